@@ -1,0 +1,31 @@
+"""medrepro — helpers for executable, honest reproductions of medical-AI papers.
+
+The package is imported lazily: ``import medrepro`` loads only this file, and each submodule
+(``medrepro.report``, ``medrepro.data.io``, ...) is imported on first use, so a notebook pays only
+for what it touches.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {
+    "config", "papers", "report", "train", "losses", "viz", "cli", "data", "sim", "nn", "metrics",
+    "paths", "bench",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import RunConfig, setup  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in {"setup", "RunConfig"}:
+        return getattr(importlib.import_module(f"{__name__}.config"), name)
+    raise AttributeError(f"module 'medrepro' has no attribute {name!r}")
+
+
+__all__ = sorted(_SUBMODULES | {"setup", "RunConfig", "__version__"})

@@ -1,0 +1,164 @@
+"""The Jupyter Book: table of contents, dashboard and part pages generated from papers.yaml and results/.
+
+``medrepro book`` stages a copy of the book sources with the *executed* notebooks in ``_build/site`` and
+builds it there (Jupyter Book 1.x, strict), so nothing is executed twice; the HTML lands in ``_build/html``.
+"""
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .papers import Catalog, load
+from .paths import repo_root
+from .report import load_records
+
+
+def toc(catalog: Catalog | None = None) -> dict[str, Any]:
+    """The ``_toc.yml`` structure: start pages, one part page per part with its notebooks, references."""
+    catalog = catalog or load()
+    parts: list[dict[str, Any]] = [{"caption": "Start here", "chapters": [
+        {"file": "book/how-to-use"}, {"file": "book/dashboard"}]}]
+    for part in catalog.parts:
+        chapter: dict[str, Any] = {"file": f"book/parts/{part.id}"}
+        nbs = [{"file": p.notebook[: -len(".ipynb")]} for p in catalog.in_part(part.id) if p.notebook]
+        if nbs:
+            chapter["sections"] = nbs
+        parts.append({"caption": part.title, "chapters": [chapter]})
+    parts.append({"caption": "Reference", "chapters": [{"file": "book/references"}]})
+    return {"format": "jb-book", "root": "book/intro", "parts": parts}
+
+
+TOC_HEADER = "# Generated from src/medrepro/papers.yaml by `medrepro toc` — do not edit by hand.\n"
+
+
+def toc_text(catalog: Catalog | None = None) -> str:
+    return TOC_HEADER + yaml.safe_dump(toc(catalog), sort_keys=False, allow_unicode=True)
+
+
+def _claims_cell(rec: dict[str, Any] | None) -> str:
+    if not rec:
+        return "—"
+    claims = rec.get("claims", [])
+    r = [c for c in claims if c["kind"] == "R"]
+    e = [c for c in claims if c["kind"] == "E"]
+    r_ok = sum(c.get("passed") is True for c in r)
+    bits = [f"R {r_ok}/{len(r)} hold" + ("" if r_ok == len(r) else " ❌")]
+    if e:
+        bits.append(f"E {len(e)} reported")
+    return ", ".join(bits)
+
+
+def _paper_vs_ours(full: dict[str, Any] | None) -> str:
+    if not full or full.get("on_fixture"):
+        return "full mode not run yet"
+    out = []
+    for c in full.get("claims", []):
+        p = c.get("paper") or {}
+        if p.get("value") is not None and c.get("value") is not None:
+            out.append(f"{c['statement']}: paper {p['value']} vs ours {c['value']:.3f}")
+    return "; ".join(out) or "no paper number to compare"
+
+
+def dashboard_markdown(catalog: Catalog | None = None, smoke: dict | None = None, full: dict | None = None,
+                       link_prefix: str = "../") -> str:
+    """The reproduction dashboard: one row per paper, grouped by part."""
+    catalog = catalog or load()
+    smoke = load_records("smoke") if smoke is None else smoke
+    full = load_records("full") if full is None else full
+    n_impl = len(catalog.implemented())
+    lines = [
+        "# Reproduction dashboard", "",
+        f"{len(catalog.papers)} papers; {n_impl} with a notebook, {len(catalog.papers) - n_impl} planned. "
+        "Generated from `papers.yaml` and the records in `results/` when the book was built.", "",
+        "How to read it: **status** `smoke` means the notebook runs offline on simulated or package-shipped data "
+        "and its robust (R) claims hold there — it is *not* a reproduction of the paper's numbers; "
+        "`full-verified` means the notebook also ran on the real data and its record is committed under "
+        "`results/full/`; `planned` means there is no notebook yet. "
+        "**Claims**: R = robust claims asserted in the run (passed/total); E = exploratory claims, reported with "
+        "an interval and never asserted. **Smoke s**: wall time of the smoke run including kernel start.", "",
+    ]
+    for part in catalog.parts:
+        lines += [f"## {part.title}", "", "| # | paper | status | claims (smoke) | smoke s | peak MB | paper vs ours (full) |",
+                  "|---|---|---|---|---|---|---|"]
+        for p in catalog.in_part(part.id):
+            title = p.title.replace("|", "\\|")
+            name = f"[{p.id}]({link_prefix}{p.notebook})" if p.notebook else p.id
+            s = smoke.get(p.id)
+            wall = f"{s['wall_s']:.1f}" if s and s.get("wall_s") is not None else "—"
+            mem = f"{s['peak_memory_mb']:.0f}" if s else "—"
+            lines.append(f"| {p.n} | {name} — {title} | `{p.status}` | {_claims_cell(s)} | {wall} | {mem} | "
+                         f"{_paper_vs_ours(full.get(p.id)) if p.implemented else '—'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def part_page(part_id: str, root: Path, catalog: Catalog | None = None) -> str:
+    """A part's intro page: the hand-written text in ``book/parts/<part>.md`` plus the table of its papers."""
+    catalog = catalog or load()
+    text = (root / "book" / "parts" / f"{part_id}.md").read_text(encoding="utf-8")
+    rows = ["", "## Papers in this part", "", "| # | paper | status |", "|---|---|---|"]
+    for p in catalog.in_part(part_id):
+        link = f"[{p.title}](../../{p.notebook})" if p.notebook else p.title
+        cite = f" — {p.short_citation()}" if p.short_citation() else ""
+        rows.append(f"| {p.n} | {link}{cite} | `{p.status}` |")
+    return text.rstrip() + "\n" + "\n".join(rows) + "\n"
+
+
+def stage(root: Path | None = None, executed: bool = True) -> Path:
+    """Copy the book sources into ``_build/site`` with executed notebooks and generated pages."""
+    root = root or repo_root() or Path.cwd()
+    site = root / "_build" / "site"
+    if site.exists():
+        shutil.rmtree(site)
+    (site / "book").mkdir(parents=True)
+    catalog = load()
+    shutil.copy(root / "_config.yml", site / "_config.yml")
+    (site / "_toc.yml").write_text(toc_text(catalog), encoding="utf-8")
+    shutil.copytree(root / "book", site / "book", dirs_exist_ok=True)
+    for part in catalog.parts:
+        (site / "book" / "parts" / f"{part.id}.md").write_text(part_page(part.id, root, catalog), encoding="utf-8")
+    (site / "book" / "dashboard.md").write_text(dashboard_markdown(catalog), encoding="utf-8")
+    for p in catalog.implemented():
+        src = (root / "_build" / "executed" / p.notebook) if executed else (root / p.notebook)
+        if not src.is_file():
+            raise FileNotFoundError(f"no executed copy of {p.notebook} at {src}; run `medrepro run --all` first")
+        dst = site / p.notebook
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+    return site
+
+
+def build(root: Path | None = None, strict: bool = True) -> Path:
+    """Stage and build the HTML book into ``_build/html``; returns that folder."""
+    root = root or repo_root() or Path.cwd()
+    site = stage(root)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb), "build", str(site), "--builder", "html"]
+    if strict:
+        cmd += ["-W", "--keep-going"]
+    proc = subprocess.run(cmd, cwd=root)
+    if proc.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed (exit {proc.returncode}); see the warnings above")
+    out = root / "_build" / "html"
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(site / "_build" / "html", out)
+    _post_process(out)
+    return out
+
+
+def _post_process(html_dir: Path) -> None:
+    """Hooks that run on the built HTML (e.g. serving MathJax locally); kept small and explicit."""
+    from . import offline_assets
+
+    offline_assets.make_offline(html_dir)
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)

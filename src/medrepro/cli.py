@@ -1,0 +1,155 @@
+"""Command line: ``medrepro list | run ID [--mode] | run --all | dashboard | toc | book | bench``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _root() -> Path:
+    from .paths import repo_root
+
+    root = repo_root()
+    if root is None:
+        sys.exit("medrepro: run this inside a medrepro checkout (could not find src/medrepro/papers.yaml)")
+    return root
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .papers import load
+
+    cat = load()
+    for part in cat.parts:
+        print(f"\n{part.title}")
+        for p in cat.in_part(part.id):
+            if args.implemented and not p.implemented:
+                continue
+            print(f"  {p.n:>3}  {p.id:<30} {p.status:<14} {p.title[:70]}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .papers import load
+    from .runner import execute, is_fresh
+
+    root = _root()
+    cat = load()
+    papers = cat.implemented() if args.all else [cat.by_id(i) for i in args.ids]
+    if not papers:
+        print("nothing to run")
+        return 0
+    params = {}
+    if args.data_dir:
+        params["DATA_DIR"] = str(Path(args.data_dir).resolve())
+    if args.budget is not None:
+        params["BUDGET_S"] = args.budget
+    failures = []
+    for p in papers:
+        if p.notebook is None:
+            print(f"{p.id}: planned, no notebook")
+            failures.append(p.id)
+            continue
+        nb = root / p.notebook
+        if args.mode == "smoke" and not args.force and is_fresh(nb, "smoke", root):
+            print(f"{p.id}: executed copy is up to date, skipped (use --force to run again)")
+            continue
+        print(f"{p.id}: running in {args.mode} mode ...", flush=True)
+        try:
+            out = execute(nb, mode=args.mode, parameters=params, timeout=args.timeout)
+            print(f"{p.id}: ok in {out['wall_s']:.1f} s -> {out['output']}")
+        except Exception as exc:  # report every failure, then exit non-zero
+            print(f"{p.id}: FAILED — {type(exc).__name__}: {str(exc)[-2000:]}")
+            failures.append(p.id)
+    if failures:
+        print(f"failed: {', '.join(failures)}")
+        return 1
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .book import dashboard_markdown
+
+    text = dashboard_markdown()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_toc(args: argparse.Namespace) -> int:
+    from .book import toc_text
+
+    root = _root()
+    text = toc_text()
+    if args.check:
+        current = (root / "_toc.yml").read_text(encoding="utf-8") if (root / "_toc.yml").exists() else ""
+        if current != text:
+            print("_toc.yml is out of date: run `medrepro toc`")
+            return 1
+        print("_toc.yml is up to date")
+        return 0
+    (root / "_toc.yml").write_text(text, encoding="utf-8")
+    print(f"wrote {root / '_toc.yml'}")
+    return 0
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from .book import build
+
+    root = _root()
+    if not args.no_run:
+        rc = cmd_run(argparse.Namespace(all=True, ids=[], mode="smoke", data_dir=None, budget=None,
+                                        timeout=args.timeout, force=False))
+        if rc != 0:
+            return rc
+    out = build(root, strict=not args.no_strict)
+    print(f"book built: {out / 'index.html'}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_table
+
+    table, ok = bench_table()
+    print(table)
+    return 0 if ok or not args.strict else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medrepro", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="list the papers and their status")
+    p.add_argument("--implemented", action="store_true", help="only papers with a notebook")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("run", help="execute notebooks with papermill")
+    p.add_argument("ids", nargs="*", help="paper ids")
+    p.add_argument("--all", action="store_true", help="every implemented notebook")
+    p.add_argument("--mode", choices=["smoke", "full"], default="smoke")
+    p.add_argument("--data-dir", help="full mode: where the dataset is (or goes)")
+    p.add_argument("--budget", type=float, help="training budget in seconds (BUDGET_S)")
+    p.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
+    p.add_argument("--force", action="store_true", help="run even if the executed copy is up to date")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("dashboard", help="print the reproduction dashboard (markdown)")
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_dashboard)
+    p = sub.add_parser("toc", help="regenerate _toc.yml from papers.yaml")
+    p.add_argument("--check", action="store_true")
+    p.set_defaults(func=cmd_toc)
+    p = sub.add_parser("book", help="run stale notebooks (smoke), then build the book into _build/html")
+    p.add_argument("--no-run", action="store_true", help="use the executed copies as they are")
+    p.add_argument("--no-strict", action="store_true")
+    p.add_argument("--timeout", type=int, default=600)
+    p.set_defaults(func=cmd_book)
+    p = sub.add_parser("bench", help="smoke wall time and memory per notebook, against the budget")
+    p.add_argument("--strict", action="store_true", help="exit 1 when over budget")
+    p.set_defaults(func=cmd_bench)
+    args = parser.parse_args(argv)
+    if args.command == "run" and not args.all and not args.ids:
+        parser.error("run needs paper ids or --all")
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

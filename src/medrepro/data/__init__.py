@@ -1,0 +1,2 @@
+"""Data: manifests and downloads (``manifest``), validated readers (``io``), per-dataset loaders with
+fixtures (``datasets``), and splits (``splits``)."""

@@ -1,0 +1,133 @@
+"""The paper catalog (``papers.yaml``): load, validate, and answer questions about it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STATUSES = ("planned", "smoke", "full-verified")
+
+
+class CatalogError(ValueError):
+    """papers.yaml is inconsistent."""
+
+
+@dataclass(frozen=True)
+class Part:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Paper:
+    n: int
+    id: str
+    part: str
+    title: str
+    status: str
+    notebook: str | None
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    venue: str | None = None
+    arxiv: str | None = None
+    code: str | None = None
+    datasets: tuple[str, ...] = ()
+    verified: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def bib_key(self) -> str:
+        return self.id.replace("-", "_")
+
+    @property
+    def url(self) -> str | None:
+        return f"https://arxiv.org/abs/{self.arxiv}" if self.arxiv else None
+
+    @property
+    def implemented(self) -> bool:
+        return self.status != "planned"
+
+    def short_citation(self) -> str:
+        who = (self.authors[0].split()[-1] + (" et al." if len(self.authors) > 1 else "")) if self.authors else ""
+        bits = [b for b in (who, str(self.year) if self.year else "", self.venue or "") if b]
+        return ", ".join(bits)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    parts: tuple[Part, ...]
+    papers: tuple[Paper, ...]
+
+    def by_id(self, paper_id: str) -> Paper:
+        for p in self.papers:
+            if p.id == paper_id:
+                return p
+        raise KeyError(f"no paper with id {paper_id!r} in papers.yaml")
+
+    def in_part(self, part: str) -> list[Paper]:
+        return [p for p in self.papers if p.part == part]
+
+    def implemented(self) -> list[Paper]:
+        return [p for p in self.papers if p.implemented]
+
+    def part_title(self, part: str) -> str:
+        return next(p.title for p in self.parts if p.id == part)
+
+
+def catalog_path() -> Path:
+    return Path(str(resources.files("medrepro") / "papers.yaml"))
+
+
+def parse(text: str, source: str = "papers.yaml") -> Catalog:
+    """Parse and validate the catalog text."""
+    raw = yaml.safe_load(text)
+    if not isinstance(raw, dict) or "parts" not in raw or "papers" not in raw:
+        raise CatalogError(f"{source}: needs top-level 'parts' and 'papers'")
+    parts = tuple(Part(id=p["id"], title=p["title"]) for p in raw["parts"])
+    part_ids = {p.id for p in parts}
+    papers = []
+    seen_ids: set[str] = set()
+    seen_n: set[int] = set()
+    for i, e in enumerate(raw["papers"]):
+        where = f"{source}: papers[{i}] ({e.get('id', '?')})"
+        for key in ("n", "id", "part", "title", "status"):
+            if key not in e:
+                raise CatalogError(f"{where}: missing '{key}'")
+        if e["id"] in seen_ids:
+            raise CatalogError(f"{where}: duplicate id")
+        if e["n"] in seen_n:
+            raise CatalogError(f"{where}: duplicate n {e['n']}")
+        if e["part"] not in part_ids:
+            raise CatalogError(f"{where}: unknown part {e['part']!r}")
+        if e["status"] not in STATUSES:
+            raise CatalogError(f"{where}: status must be one of {STATUSES}")
+        nb = e.get("notebook")
+        if e["status"] != "planned" and not nb:
+            raise CatalogError(f"{where}: status {e['status']} needs a notebook path")
+        if nb and e["status"] == "planned":
+            raise CatalogError(f"{where}: a planned paper must not list a notebook (a notebook means it is implemented)")
+        if nb and nb != f"notebooks/{e['part']}/{e['id']}.ipynb":
+            raise CatalogError(f"{where}: notebook must be notebooks/{e['part']}/{e['id']}.ipynb, got {nb}")
+        seen_ids.add(e["id"])
+        seen_n.add(e["n"])
+        known = {"n", "id", "part", "title", "status", "notebook", "authors", "year", "venue", "arxiv", "code",
+                 "datasets", "verified"}
+        papers.append(Paper(
+            n=int(e["n"]), id=e["id"], part=e["part"], title=e["title"], status=e["status"], notebook=nb,
+            authors=tuple(e.get("authors") or ()), year=e.get("year"), venue=e.get("venue"),
+            arxiv=str(e["arxiv"]) if e.get("arxiv") else None, code=e.get("code"),
+            datasets=tuple(e.get("datasets") or ()), verified=bool(e.get("verified", False)),
+            extra={k: v for k, v in e.items() if k not in known},
+        ))
+    return Catalog(parts=parts, papers=tuple(papers))
+
+
+@lru_cache(maxsize=1)
+def load() -> Catalog:
+    """The installed catalog."""
+    path = catalog_path()
+    return parse(path.read_text(encoding="utf-8"), str(path))

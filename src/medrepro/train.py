@@ -1,0 +1,209 @@
+"""Training loops with a time budget, early stopping and AMP on CUDA; EMA teachers and ramp-ups."""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import torch
+from torch import nn
+
+
+@dataclass
+class FitResult:
+    """What happened during :func:`fit`."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    stopped: str = "completed"  # completed | budget | early_stop
+    best_score: float | None = None
+    best_step: int | None = None
+
+    @property
+    def losses(self) -> list[float]:
+        return [h["loss"] for h in self.history if "loss" in h]
+
+
+def _batches(loader: Iterable | Callable[[], Iterable], epochs: int | None) -> Iterator[Any]:
+    epoch = 0
+    while epochs is None or epoch < epochs:
+        it = loader() if callable(loader) else loader
+        got = False
+        for batch in it:
+            got = True
+            yield batch
+        if not got:
+            raise ValueError("the loader yielded no batch")
+        epoch += 1
+
+
+def fit(
+    model: nn.Module,
+    step_fn: Callable[[Any], torch.Tensor | dict[str, torch.Tensor]],
+    loader: Iterable | Callable[[], Iterable],
+    *,
+    optimizer: torch.optim.Optimizer,
+    steps: int | None = None,
+    epochs: int | None = None,
+    budget_s: float | None = None,
+    eval_fn: Callable[[], float] | None = None,
+    eval_every: int = 50,
+    patience: int | None = None,
+    maximize: bool = True,
+    restore_best: bool = True,
+    device: torch.device | str | None = None,
+    amp: bool | str = "auto",
+    after_step: Callable[[int], None] | None = None,
+    progress: bool = True,
+    desc: str = "train",
+    log_every: int = 10,
+) -> FitResult:
+    """Train ``model`` by calling ``step_fn(batch) -> loss`` on batches from ``loader``.
+
+    ``step_fn`` computes the loss of one batch (it may return a dict with a ``"loss"`` key and other
+    scalars to log); ``fit`` does the backward pass, the optimizer step, AMP on CUDA, the progress bar,
+    the time budget and early stopping.
+
+    Args:
+        steps / epochs: stop after this many optimizer steps / passes over ``loader`` (at least one given).
+        budget_s: stop when this many seconds have passed (checked every step).
+        eval_fn: returns a validation score; called every ``eval_every`` steps and at the end.
+        patience: stop after this many evaluations without improvement (needs ``eval_fn``).
+        restore_best: with ``eval_fn``, load the weights of the best evaluation at the end.
+        amp: ``"auto"`` uses bfloat16/float16 autocast on CUDA only.
+        after_step: called with the step number after each optimizer step (e.g. an EMA update).
+    """
+    if steps is None and epochs is None:
+        raise ValueError("give steps or epochs")
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    use_amp = (amp is True) or (amp == "auto" and dev.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dev.type == "cuda")
+    result = FitResult()
+    best_state: dict[str, torch.Tensor] | None = None
+    bad_evals = 0
+    start = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc=desc, leave=False, mininterval=0.5)
+    model.train()
+
+    def evaluate() -> bool:
+        nonlocal best_state, bad_evals
+        model.eval()
+        with torch.no_grad():
+            score = float(eval_fn())
+        model.train()
+        result.history.append({"step": result.steps, "eval": score})
+        better = result.best_score is None or (score > result.best_score if maximize else score < result.best_score)
+        if better:
+            result.best_score, result.best_step, bad_evals = score, result.steps, 0
+            if restore_best:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_evals += 1
+        return patience is not None and bad_evals >= patience
+
+    try:
+        for batch in _batches(loader, epochs):
+            with torch.autocast(device_type=dev.type, enabled=use_amp):
+                out = step_fn(batch)
+            loss = out["loss"] if isinstance(out, dict) else out
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at step {result.steps}")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            result.steps += 1
+            if after_step is not None:
+                after_step(result.steps)
+            if result.steps % log_every == 0 or result.steps == 1:
+                entry = {"step": result.steps, "loss": float(loss.detach())}
+                if isinstance(out, dict):
+                    entry.update({k: float(v.detach()) if torch.is_tensor(v) else float(v)
+                                  for k, v in out.items() if k != "loss"})
+                result.history.append(entry)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{entry['loss']:.4f}")
+            if bar is not None:
+                bar.update(1)
+            if eval_fn is not None and result.steps % eval_every == 0 and evaluate():
+                result.stopped = "early_stop"
+                break
+            if steps is not None and result.steps >= steps:
+                break
+            if budget_s is not None and time.perf_counter() - start > budget_s:
+                result.stopped = "budget"
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    if eval_fn is not None and result.stopped != "early_stop" and (result.steps % eval_every != 0):
+        evaluate()
+    if best_state is not None and restore_best:
+        model.load_state_dict(best_state)
+    model.eval()
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+@torch.no_grad()
+def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
+    """Mean-teacher update: θ_teacher ← decay · θ_teacher + (1 − decay) · θ_student (buffers copied)."""
+    for t, s in zip(teacher.parameters(), student.parameters()):
+        t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
+    for tb, sb in zip(teacher.buffers(), student.buffers()):
+        tb.copy_(sb)
+
+
+def make_teacher(student: nn.Module) -> nn.Module:
+    """A frozen deep copy of ``student`` to be updated by :func:`ema_update`."""
+    teacher = copy.deepcopy(student)
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+def sigmoid_rampup(step: float, length: float) -> float:
+    """exp(−5 (1 − t)²) for t = step/length clipped to [0, 1] (Laine & Aila, 2017)."""
+    if length <= 0:
+        return 1.0
+    t = min(max(step / length, 0.0), 1.0)
+    return float(math.exp(-5.0 * (1.0 - t) ** 2))
+
+
+@torch.no_grad()
+def embed(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Apply ``model`` to ``x`` in batches without gradients and concatenate the outputs."""
+    return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def linear_probe(train_x, train_y, test_x, *, multilabel: bool = False, c: float = 1.0, seed: int = 0):
+    """Fit a logistic-regression probe on frozen features and return test scores (probabilities).
+
+    For ``multilabel`` a one-vs-rest probe per column of ``train_y``; a column with a single class in the
+    training labels gets a constant score (its training prevalence).
+    """
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(train_x)
+    xtr, xte = scaler.transform(train_x), scaler.transform(test_x)
+    if not multilabel:
+        clf = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(xtr, train_y)
+        return clf.predict_proba(xte)
+    train_y = np.asarray(train_y)
+    out = np.zeros((len(xte), train_y.shape[1]))
+    for j in range(train_y.shape[1]):
+        col = train_y[:, j]
+        if col.min() == col.max():
+            out[:, j] = col.mean()
+            continue
+        out[:, j] = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(xtr, col).predict_proba(xte)[:, 1]
+    return out

@@ -1,0 +1,1 @@
+"""Figures: ECG grids (``viz.ecg``), segmentation overlays (``viz.seg``), image grids (``viz.images``)."""

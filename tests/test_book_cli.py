@@ -1,0 +1,55 @@
+import json
+
+import pytest
+
+import dataclasses
+
+from medrepro import bench, book, cli, papers
+
+
+def _catalog_with_merl_implemented():
+    cat = papers.load()
+    merl = dataclasses.replace(cat.by_id("merl"), status="smoke", notebook="notebooks/ecg/merl.ipynb")
+    return papers.Catalog(parts=cat.parts, papers=tuple(merl if p.id == "merl" else p for p in cat.papers))
+
+
+def test_dashboard_has_one_row_per_paper_grouped_by_part():
+    cat = _catalog_with_merl_implemented()
+    smoke = {"merl": {"claims": [{"kind": "R", "passed": True, "statement": "s", "value": 0.8},
+                                 {"kind": "E", "passed": None, "statement": "e", "value": 0.1}],
+                      "wall_s": 12.3, "peak_memory_mb": 900}}
+    md = book.dashboard_markdown(cat, smoke=smoke, full={})
+    rows = [l for l in md.splitlines() if l.startswith("| ") and not l.startswith("| #")]
+    assert len(rows) == 75
+    assert sum(l.startswith("## ") for l in md.splitlines()) == len(cat.parts)
+    merl = next(l for l in rows if "[merl]" in l)
+    assert "R 1/1 hold" in merl and "12.3" in merl and "../notebooks/ecg/merl.ipynb" in merl
+
+
+def test_dashboard_flags_failed_claims_and_shows_paper_numbers():
+    cat = _catalog_with_merl_implemented()
+    smoke = {"merl": {"claims": [{"kind": "R", "passed": False, "statement": "s", "value": 0.4}],
+                      "wall_s": 1.0, "peak_memory_mb": 1}}
+    full = {"merl": {"on_fixture": False, "claims": [{"kind": "R", "statement": "AUROC", "value": 0.71,
+                                                      "paper": {"value": 0.75, "source": "Table 2"}}]}}
+    md = book.dashboard_markdown(cat, smoke=smoke, full=full)
+    line = next(l for l in md.splitlines() if "[merl]" in l)
+    assert "R 0/1 hold ❌" in line and "paper 0.75 vs ours 0.710" in line
+
+
+def test_bench_flags_over_budget():
+    ok_table, ok = bench.bench_table({"a": {"wall_s": 10, "peak_memory_mb": 500}, "b": {"wall_s": 12, "peak_memory_mb": 600}})
+    assert ok and "median 11.0 s" in ok_table
+    table, ok = bench.bench_table({"a": {"wall_s": 50, "peak_memory_mb": 3000}})
+    assert not ok and "over 45 s" in table and "over 2048 MB" in table
+
+
+def test_cli_list_and_toc_check(capsys):
+    assert cli.main(["list"]) == 0
+    assert "merl" in capsys.readouterr().out
+    assert cli.main(["toc", "--check"]) == 0
+
+
+def test_cli_run_unknown_paper():
+    with pytest.raises(KeyError, match="no paper"):
+        cli.main(["run", "not-a-paper"])

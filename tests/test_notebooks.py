@@ -1,0 +1,82 @@
+"""Every implemented notebook runs under papermill in smoke mode and in full mode on its fixture.
+
+The smoke runs write the executed copies and records that `make book` then reuses (nothing runs twice).
+Every R claim of a smoke record must hold (the notebook itself raises when one fails; this re-checks the
+record). Full mode runs on a miniature fixture of the real dataset layout with a tiny budget: nothing
+is asserted about the numbers, but every claim must have been measured.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medrepro import papers, runner
+from medrepro.data import datasets
+
+ROOT = Path(__file__).resolve().parents[1]
+IMPLEMENTED = papers.load().implemented()
+HANG_TIMEOUT = 600  # seconds per cell: only to catch hangs, not a budget
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("paper", IMPLEMENTED, ids=[p.id for p in IMPLEMENTED])
+def test_smoke(paper):
+    out = runner.execute(ROOT / paper.notebook, mode="smoke", timeout=HANG_TIMEOUT)
+    rec = out["record"]
+    assert rec is not None, f"{paper.id} wrote no record"
+    assert rec["mode"] == "smoke" and not rec["on_fixture"] and rec["wall_s"] > 0
+    r_claims = [c for c in rec["claims"] if c["kind"] == "R"]
+    assert r_claims, f"{paper.id} has no R claim"
+    for c in rec["claims"]:
+        assert c["value"] is not None, f"{paper.id}: claim not measured: {c['statement']}"
+    for c in r_claims:
+        assert c["passed"] is True, f"{paper.id}: R claim failed: {c['statement']} = {c['value']}"
+    for c in rec["claims"]:
+        if c["kind"] == "E" and c["threshold"] is None:
+            assert c["ci"] is not None, f"{paper.id}: E claim without an interval: {c['statement']}"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("paper", [p for p in IMPLEMENTED if p.datasets], ids=[p.id for p in IMPLEMENTED if p.datasets])
+def test_full_mode_on_fixture(paper, tmp_path):
+    roots = [datasets.get(ds).make_fixture(tmp_path / ds, seed=0) for ds in paper.datasets]
+    results = tmp_path / "results"
+    out = runner.execute(ROOT / paper.notebook, mode="full", output=tmp_path / "executed.ipynb",
+                         parameters={"DATA_DIR": str(roots[0]), "BUDGET_S": 10}, timeout=HANG_TIMEOUT,
+                         env={"MEDREPRO_RESULTS": str(results)})
+    rec = json.loads((results / "full" / f"{paper.id}.json").read_text())
+    assert rec["mode"] == "full" and rec["on_fixture"] is True
+    for c in rec["claims"]:
+        assert c["value"] is not None, f"{paper.id} (full, fixture): claim not measured: {c['statement']}"
+    assert out["wall_s"] < 300
+
+
+@pytest.mark.notebook
+def test_template_runs_and_same_seed_gives_identical_metrics(tmp_path):
+    values = []
+    for run in range(2):
+        results = tmp_path / f"r{run}"
+        runner.execute(ROOT / "notebooks" / "TEMPLATE.ipynb", mode="smoke", output=tmp_path / f"t{run}.ipynb",
+                       timeout=HANG_TIMEOUT, env={"MEDREPRO_RESULTS": str(results)})
+        rec = json.loads((results / "smoke" / "template.json").read_text())
+        values.append(([c["value"] for c in rec["claims"]], rec["metrics"]))
+    assert values[0] == values[1]
+
+
+REPRO_PAPER = "bcp"  # a notebook that trains a network: the strongest determinism check within budget
+
+
+@pytest.mark.notebook
+@pytest.mark.skipif(REPRO_PAPER not in {p.id for p in IMPLEMENTED}, reason=f"{REPRO_PAPER} not implemented")
+def test_same_seed_gives_identical_recorded_metrics_on_cpu(tmp_path):
+    nb = ROOT / papers.load().by_id(REPRO_PAPER).notebook
+    runs = []
+    for run in range(2):
+        results = tmp_path / f"r{run}"
+        runner.execute(nb, mode="smoke", output=tmp_path / f"o{run}.ipynb", timeout=HANG_TIMEOUT,
+                       env={"MEDREPRO_RESULTS": str(results)})
+        rec = json.loads((results / "smoke" / f"{REPRO_PAPER}.json").read_text())
+        runs.append(([(c["value"], c["ci"]) for c in rec["claims"]], rec["metrics"]))
+    assert runs[0] == runs[1]

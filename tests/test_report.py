@@ -1,0 +1,78 @@
+import json
+
+import pytest
+
+import medrepro
+from medrepro.data.datasets import mark_fixture
+from medrepro.report import Claim, ClaimFailed, PaperNumber, load_records, record
+
+
+@pytest.fixture(autouse=True)
+def results(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDREPRO_RESULTS", str(tmp_path / "results"))
+    return tmp_path / "results"
+
+
+def test_claim_needs_threshold_and_kind():
+    with pytest.raises(ValueError, match="threshold"):
+        Claim("R", "x")
+    with pytest.raises(ValueError, match="kind"):
+        Claim("X", "x", threshold=1)
+    with pytest.raises(ValueError, match="NaN"):
+        Claim("E", "x").check(float("nan"))
+
+
+def test_directions():
+    assert Claim("R", "lower is better", threshold=2.0, direction="<=").check(1.5).passed
+    assert not Claim("R", "higher", threshold=0.7).check(0.69).passed
+
+
+def test_record_writes_then_fails_on_failed_R(results):
+    cfg = medrepro.setup(paper="demo", mode="smoke", seed=1)
+    ok = Claim("R", "holds", threshold=0.5).check(0.9, ci=(0.8, 0.95))
+    bad = Claim("R", "fails", threshold=0.5).check(0.4)
+    exploratory = Claim("E", "explored", threshold=0.0).check(-1.0)
+    with pytest.raises(ClaimFailed, match="fails"):
+        record(cfg, [ok, bad, exploratory], display=False)
+    rec = json.loads((results / "smoke" / "demo.json").read_text())
+    assert [c["verdict"] for c in rec["claims"]] == ["holds", "FAILS", "below"]
+    assert rec["seed"] == 1 and rec["runtime_s"] >= 0 and rec["peak_memory_mb"] > 0
+    assert "torch" in rec["versions"]
+
+
+def test_unmeasured_R_claim_fails():
+    cfg = medrepro.setup(paper="demo", mode="smoke")
+    with pytest.raises(ClaimFailed):
+        record(cfg, [Claim("R", "never measured", threshold=1)], display=False)
+
+
+def test_exploratory_failure_does_not_raise(results):
+    cfg = medrepro.setup(paper="demo", mode="smoke")
+    record(cfg, [Claim("E", "small effect", threshold=0.1).check(0.0)], display=False)
+    assert load_records("smoke")["demo"]["claims"][0]["passed"] is False
+
+
+def test_fixture_runs_assert_nothing(tmp_path, results):
+    mark_fixture(tmp_path / "fx", "demo")
+    cfg = medrepro.setup(paper="demo", mode="full", data_dir=tmp_path / "fx")
+    assert cfg.on_fixture
+    rec = record(cfg, [Claim("R", "meaningless here", threshold=0.9,
+                             paper=PaperNumber(0.75, "Table 1")).check(0.1)], display=False)
+    assert rec["on_fixture"] and "fixture" in rec["data"]
+
+
+def test_report_markdown_mentions_smoke_and_deviation():
+    from medrepro.report import report_markdown
+
+    cfg = medrepro.setup(paper="demo", mode="smoke")
+    rec = record(cfg, [Claim("E", "x", by_construction="the simulator encodes it").check(1.0)],
+                 deviations=["smaller model"], display=False)
+    md = report_markdown(rec)
+    assert "not** the paper's results" in md and "smaller model" in md and "by construction" in md
+
+
+def test_corrupt_record_named(results):
+    (results / "smoke").mkdir(parents=True)
+    (results / "smoke" / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json"):
+        load_records("smoke")

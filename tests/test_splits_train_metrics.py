@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from medrepro.data import splits
+from medrepro.losses import clip_loss, dice_ce_loss
+from medrepro.metrics import auroc, bootstrap_ci, dice_per_class, hd95_per_class, macro_auroc, paired_bootstrap_diff
+from medrepro.metrics.segmentation import hd95
+from medrepro.train import ema_update, fit, linear_probe, make_teacher, sigmoid_rampup
+
+
+def test_group_split_keeps_patients_apart():
+    groups = np.repeat(np.arange(50), 4)
+    parts = splits.group_split(groups, (0.6, 0.2, 0.2), seed=1)
+    sets = [set(groups[p]) for p in parts]
+    assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+    assert sum(len(p) for p in parts) == 200 and len(sets[0]) == 30
+
+
+def test_label_fraction_stratified_and_minimum():
+    labels = np.array([0] * 90 + [1] * 10)
+    picked = splits.label_fraction(np.arange(100), 0.05, seed=0, labels=labels)
+    assert (labels[picked] == 1).sum() >= 1 and len(picked) <= 6
+    with pytest.raises(ValueError):
+        splits.label_fraction(np.arange(10), 0.0)
+
+
+def test_two_stream_cycles_labelled():
+    it = splits.two_stream([0, 1, 2], range(10, 20), 2, 4, seed=0)
+    batches = [next(it) for _ in range(6)]
+    assert all(len(lb) == 2 and len(ub) == 4 for lb, ub in batches)
+    assert set(np.concatenate([lb for lb, _ in batches])) == {0, 1, 2}
+
+
+def test_fit_learns_and_respects_budget_and_early_stop():
+    torch.manual_seed(0)
+    x = torch.randn(256, 4)
+    y = (x[:, 0] > 0).long()
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    loader = [(x[i:i + 32], y[i:i + 32]) for i in range(0, 256, 32)]
+    res = fit(model, lambda b: nn.functional.cross_entropy(model(b[0]), b[1]), loader, optimizer=opt,
+              epochs=5, progress=False, log_every=1)
+    assert res.steps == 40 and res.losses[-1] < res.losses[0] and res.stopped == "completed"
+    res = fit(model, lambda b: nn.functional.cross_entropy(model(b[0]), b[1]), loader, optimizer=opt,
+              steps=10_000, budget_s=0.2, progress=False)
+    assert res.stopped == "budget" and res.steps < 10_000
+    res = fit(model, lambda b: nn.functional.cross_entropy(model(b[0]), b[1]), loader, optimizer=opt,
+              steps=1000, eval_fn=lambda: 0.5, eval_every=5, patience=2, progress=False)
+    assert res.stopped == "early_stop" and res.steps == 15
+
+
+def test_fit_rejects_nan_loss():
+    model = nn.Linear(1, 1)
+    with pytest.raises(FloatingPointError, match="step 0"):
+        fit(model, lambda b: model(b).sum() * float("nan"), [torch.ones(1, 1)],
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1), steps=1, progress=False)
+
+
+def test_ema_and_rampup():
+    student = nn.Linear(2, 2)
+    teacher = make_teacher(student)
+    with torch.no_grad():
+        student.weight.add_(1.0)
+    before = teacher.weight.clone()
+    ema_update(teacher, student, 0.9)
+    assert torch.allclose(teacher.weight, 0.9 * before + 0.1 * student.weight)
+    assert sigmoid_rampup(0, 10) == pytest.approx(np.exp(-5)) and sigmoid_rampup(10, 10) == 1.0
+
+
+def test_linear_probe_multilabel():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 5))
+    y = np.stack([x[:, 0] > 0, x[:, 1] > 0, np.zeros(200, bool)], 1).astype(int)
+    p = linear_probe(x[:100], y[:100], x[100:], multilabel=True)
+    assert p.shape == (100, 3) and macro_auroc(y[100:, :2], p[:, :2]) > 0.9
+
+
+def test_auroc_and_bootstrap():
+    assert auroc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
+    assert auroc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.5
+    with pytest.raises(ValueError):
+        auroc([1, 1], [0.1, 0.2])
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    s = y + rng.normal(size=300)
+    point, lo, hi = bootstrap_ci(auroc, y, s, n_boot=200)
+    assert lo < point < hi and 0.7 < point < 0.85
+    d, dlo, dhi = paired_bootstrap_diff(auroc, y, s, rng.normal(size=300), n_boot=200)
+    assert dlo > 0
+
+
+def test_dice_and_hd95():
+    a = np.zeros((20, 20), int)
+    b = np.zeros((20, 20), int)
+    a[5:10, 5:10] = 1
+    b[5:10, 6:11] = 1
+    d = dice_per_class(a, b, [1, 2])
+    assert d[0] == pytest.approx(2 * 20 / 50) and np.isnan(d[1])
+    assert hd95_per_class(a, b, [1])[0] == pytest.approx(1.0)
+    assert hd95(a == 1, a == 1) == 0.0 and np.isnan(hd95(a == 1, np.zeros_like(a, bool)))
+    assert hd95(a == 1, b == 1, spacing=(2.0, 2.0)) == pytest.approx(2.0)
+
+
+def test_losses():
+    torch.manual_seed(0)
+    e = torch.randn(8, 16)
+    assert clip_loss(e, e, 0.07) < clip_loss(e, torch.randn(8, 16), 0.07)
+    logits = torch.randn(2, 3, 8, 8, requires_grad=True)
+    target = torch.randint(0, 3, (2, 8, 8))
+    loss = dice_ce_loss(logits, target, 3, weight=torch.ones(2, 8, 8))
+    loss.backward()
+    assert loss.item() > 0 and logits.grad is not None

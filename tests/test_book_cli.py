@@ -34,7 +34,7 @@ def test_dashboard_flags_failed_claims_and_shows_paper_numbers():
                                                       "paper": {"value": 0.75, "source": "Table 2"}}]}}
     md = book.dashboard_markdown(cat, smoke=smoke, full=full)
     line = next(l for l in md.splitlines() if "[merl]" in l)
-    assert "R 0/1 hold ❌" in line and "paper 0.75 vs ours 0.710" in line
+    assert "R 0/1 hold — FAILING" in line and "paper 0.75 vs ours 0.710" in line
 
 
 def test_bench_flags_over_budget():

@@ -48,7 +48,7 @@ def _claims_cell(rec: dict[str, Any] | None) -> str:
     r = [c for c in claims if c["kind"] == "R"]
     e = [c for c in claims if c["kind"] == "E"]
     r_ok = sum(c.get("passed") is True for c in r)
-    bits = [f"R {r_ok}/{len(r)} hold" + ("" if r_ok == len(r) else " ❌")]
+    bits = [f"R {r_ok}/{len(r)} hold" + ("" if r_ok == len(r) else " — FAILING")]
     if e:
         bits.append(f"E {len(e)} reported")
     return ", ".join(bits)
@@ -67,24 +67,48 @@ def _paper_vs_ours(full: dict[str, Any] | None) -> str:
 
 def dashboard_markdown(catalog: Catalog | None = None, smoke: dict | None = None, full: dict | None = None,
                        link_prefix: str = "../") -> str:
-    """The reproduction dashboard: one row per paper, grouped by part."""
+    """The reproduction dashboard: one row per paper, grouped by part.
+
+    Each part has a labelled section with one table; ``book/_static/medrepro-dashboard.js`` makes the
+    tables sortable by any column and adds a "show only papers with a notebook" switch. Status is a
+    coloured badge (sphinx-design); the paper's id links to its notebook page.
+    """
+    badge = {"smoke": "{bdg-success}`smoke`", "full-verified": "{bdg-primary}`full-verified`",
+             "planned": "{bdg-muted-line}`planned`"}
     catalog = catalog or load()
     smoke = load_records("smoke") if smoke is None else smoke
     full = load_records("full") if full is None else full
     n_impl = len(catalog.implemented())
+    by_part = []
+    for part in catalog.parts:
+        papers = catalog.in_part(part.id)
+        impl = [p for p in papers if p.implemented]
+        failing = sum(1 for p in impl if any(c["kind"] == "R" and c.get("passed") is False
+                                             for c in (smoke.get(p.id) or {}).get("claims", [])))
+        by_part.append(f"[{part.title.split(' — ')[0]}](#dashboard-{part.id}) {len(impl)}/{len(papers)}"
+                       + (f" ({failing} failing)" if failing else ""))
     lines = [
+        "---", "html_theme.sidebar_secondary.remove: true", "---", "",  # the tables get the page's full width
         "# Reproduction dashboard", "",
         f"{len(catalog.papers)} papers; {n_impl} with a notebook, {len(catalog.papers) - n_impl} planned. "
         "Generated from `papers.yaml` and the records in `results/` when the book was built.", "",
-        "How to read it: **status** `smoke` means the notebook runs offline on simulated or package-shipped data "
-        "and its robust (R) claims hold there — it is *not* a reproduction of the paper's numbers; "
-        "`full-verified` means the notebook also ran on the real data and its record is committed under "
-        "`results/full/`; `planned` means there is no notebook yet. "
-        "**Claims**: R = robust claims asserted in the run (passed/total); E = exploratory claims, reported with "
-        "an interval and never asserted. **Smoke s**: wall time of the smoke run including kernel start.", "",
+        f"**Status**: {badge['smoke']} runs offline on simulated data, its R claims hold — *not* the paper's "
+        f"numbers · {badge['full-verified']} also ran on the real data · {badge['planned']} no notebook yet. "
+        "Click a paper's id to open its notebook, a column header to sort.", "",
+        "**Notebooks per part**: " + " · ".join(by_part), "",
+        ":::{dropdown} How to read the columns",
+        "**status** `smoke` means the notebook runs offline on simulated or package-shipped data and its robust (R) "
+        "claims hold there — it is *not* a reproduction of the paper's numbers; `full-verified` means the notebook "
+        "also ran on the real data and its record is committed under `results/full/`; `planned` means there is no "
+        "notebook yet. **Claims**: R = robust claims asserted in the run (passed/total, marked FAILING when one fails); "
+        "E = exploratory claims, reported with an interval and never asserted. **Smoke s**: wall time of the smoke "
+        "run including kernel start. **Peak MB**: its peak memory. **Paper vs ours**: the paper's number beside "
+        "ours from the committed full-mode record.",
+        ":::", "",
     ]
     for part in catalog.parts:
-        lines += [f"## {part.title}", "", "| # | paper | status | claims (smoke) | smoke s | peak MB | paper vs ours (full) |",
+        lines += [f"(dashboard-{part.id})=", f"## {part.title}", "",
+                  "| # | paper | status | claims (smoke) | smoke s | peak MB | paper vs ours (full) |",
                   "|---|---|---|---|---|---|---|"]
         for p in catalog.in_part(part.id):
             title = p.title.replace("|", "\\|")
@@ -92,7 +116,8 @@ def dashboard_markdown(catalog: Catalog | None = None, smoke: dict | None = None
             s = smoke.get(p.id)
             wall = f"{s['wall_s']:.1f}" if s and s.get("wall_s") is not None else "—"
             mem = f"{s['peak_memory_mb']:.0f}" if s else "—"
-            lines.append(f"| {p.n} | {name} — {title} | `{p.status}` | {_claims_cell(s)} | {wall} | {mem} | "
+            status = badge.get(p.status, f"`{p.status}`")
+            lines.append(f"| {p.n} | {name} — {title} | {status} | {_claims_cell(s)} | {wall} | {mem} | "
                          f"{_paper_vs_ours(full.get(p.id)) if p.implemented else '—'} |")
         lines.append("")
     return "\n".join(lines)
@@ -154,10 +179,19 @@ def build(root: Path | None = None, strict: bool = True) -> Path:
 
 
 def _post_process(html_dir: Path) -> None:
-    """Hooks that run on the built HTML (e.g. serving MathJax locally); kept small and explicit."""
+    """Hooks that run on the built HTML; kept small and explicit.
+
+    - drop duplicated inline scripts (a jupyter-book 1.x bug that throws a JavaScript error on every page);
+    - give the ``index.html`` redirect the site's icon (else browsers ask for a missing ``/favicon.ico``);
+    - serve MathJax and the widget scripts from the site itself and check that no page needs the internet.
+    """
     from . import offline_assets
 
-    offline_assets.make_offline(html_dir)
+    offline_assets.dedupe_inline_scripts(html_dir)
+    offline_assets.add_missing_favicon(html_dir)
+    summary = offline_assets.make_offline(html_dir)
+    print(f"offline book: {', '.join(summary['installed'])} served from _static; "
+          f"{summary['math_pages']} pages with math, {summary['widget_pages']} with widgets, none loads from the internet")
 
 
 def escape(text: str) -> str:

@@ -70,8 +70,10 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
     out = Path(output) if output else executed_path(notebook, root)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.stem + ".running.ipynb")
+    # the kernel inherits os.environ: an Agg backend (set for headless CI) would save no figures
+    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
     old_env = {}
-    for k, v in (env or {}).items():
+    for k, v in env.items():
         old_env[k] = os.environ.get(k)
         os.environ[k] = v
     start = time.perf_counter()

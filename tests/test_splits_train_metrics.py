@@ -112,3 +112,22 @@ def test_losses():
     loss = dice_ce_loss(logits, target, 3, weight=torch.ones(2, 8, 8))
     loss.backward()
     assert loss.item() > 0 and logits.grad is not None
+
+
+def test_weighted_auroc_matches_sklearn_on_every_resample():
+    from sklearn.metrics import roc_auc_score
+
+    from medrepro.metrics import bootstrap_weights, weighted_auroc
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 120)
+    s = np.round(y + rng.normal(size=120), 1)            # rounded: many ties
+    w = bootstrap_weights(120, 20, seed=3)
+    got = weighted_auroc(y, s, w)
+    assert got[0] == pytest.approx(roc_auc_score(y, s))
+    for r in range(1, 21):
+        idx = np.repeat(np.arange(120), w[r].astype(int))
+        assert got[r] == pytest.approx(roc_auc_score(y[idx], s[idx]))
+    two = weighted_auroc(np.c_[y, 1 - y], np.c_[s, -s], w)
+    assert two.shape == (21, 2) and np.allclose(two[:, 0], got) and np.allclose(two[:, 1], got)
+    assert np.isnan(weighted_auroc(np.ones(5), np.arange(5.0), np.ones((1, 5))))[0]

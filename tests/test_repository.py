@@ -118,3 +118,20 @@ def test_nothing_reads_the_shared_folder():
         text = path.read_text(encoding="utf-8")
         for needle in ("../" + "shared", "/work/" + "shared"):  # split so this file does not match itself
             assert needle not in text, f"{path} refers to {needle}"
+
+
+def test_notebook_links_point_at_published_notebooks():
+    """A link to another notebook must resolve to one the book publishes (the strict build fails otherwise)."""
+    import nbformat
+
+    published = {(ROOT / p.notebook).resolve() for p in CATALOG.implemented()}
+    for path in NOTEBOOKS:
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "markdown":
+                continue
+            for target in re.findall(r"\]\(([^)#\s]+\.ipynb)(?:#[^)]*)?\)", cell.source):
+                if target.startswith("http"):
+                    continue
+                resolved = (path.parent / target).resolve()
+                assert resolved in published, f"{path.relative_to(ROOT)} links to {target}, which the book does not publish"

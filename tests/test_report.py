@@ -24,6 +24,7 @@ def test_claim_needs_threshold_and_kind():
 
 def test_directions():
     assert Claim("R", "lower is better", threshold=2.0, direction="<=").check(1.5).passed
+    assert Claim("E", "lower is better", threshold=2.0, direction="<=").check(1.5).verdict == "meets bound"
     assert not Claim("R", "higher", threshold=0.7).check(0.69).passed
 
 
@@ -35,7 +36,7 @@ def test_record_writes_then_fails_on_failed_R(results):
     with pytest.raises(ClaimFailed, match="fails"):
         record(cfg, [ok, bad, exploratory], display=False)
     rec = json.loads((results / "smoke" / "demo.json").read_text())
-    assert [c["verdict"] for c in rec["claims"]] == ["holds", "FAILS", "below"]
+    assert [c["verdict"] for c in rec["claims"]] == ["holds", "FAILS", "misses bound"]
     assert rec["seed"] == 1 and rec["runtime_s"] >= 0 and rec["peak_memory_mb"] > 0
     assert "torch" in rec["versions"]
 

@@ -103,3 +103,21 @@ def test_dicom_waveform_12_lead():
     sig, fs, names = io.read_dicom_waveform(get_testdata_file("waveform_ecg.dcm"))
     assert sig.shape == (10000, 12) and fs == 1000.0 and len(names) == 12
     assert 0.05 < np.abs(sig).max() < 10  # millivolts
+
+
+def test_fast_format16_round_trip_and_faults(tmp_path):
+    sig = np.random.default_rng(1).normal(scale=0.8, size=(400, 3))
+    io.write_wfdb16(tmp_path / "r", sig, fs=100, lead_names=["I", "II", "V1"], comments=["age: 61"])
+    rec = io.read_wfdb16(tmp_path / "r", expect_leads=["I", "II", "V1"], expect_fs=100)
+    assert np.abs(rec.signal - sig).max() < 1e-3 and rec.comments == ["age: 61"]
+    slow = io.read_wfdb(tmp_path / "r")                      # the wfdb package agrees with the fast path
+    assert np.allclose(slow.signal, rec.signal, atol=1e-6)
+    dat = tmp_path / "r.dat"
+    raw = bytearray(dat.read_bytes())
+    raw[10] ^= 0x01
+    dat.write_bytes(bytes(raw))
+    with pytest.raises(io.WfdbHeaderError, match="checksum"):
+        io.read_wfdb16(tmp_path / "r")
+    dat.write_bytes(bytes(raw[:100]))
+    with pytest.raises(io.WfdbHeaderError, match="r.hea declares 3 signals × 400 samples.*truncated"):
+        io.read_wfdb16(tmp_path / "r")

@@ -29,7 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError, WfdbHeaderError
+from ..io import FormatError, WfdbHeaderError, read_wfdb16, write_wfdb16
 from . import mark_fixture
 
 #: Paths under the dataset root that the loader needs (the manifest's ``layout``).
@@ -39,7 +39,6 @@ SIGNALS: tuple[str, ...] = ("RESP,", "PLETH,", "V,", "AVR,", "II,")
 UNITS: tuple[str, ...] = ("pm", "NU", "mV", "mV", "mV")
 FS = 125.0
 _RECORD = re.compile(r"^bidmc(\d+)$")
-_GAIN = re.compile(r"^([-+0-9.eE]+)(?:\((-?\d+)\))?(?:/(\S+))?$")
 
 
 @dataclass
@@ -130,59 +129,15 @@ def read_record(path_stem: str | os.PathLike[str], *, expect_fs: float | None = 
                 ) -> tuple[np.ndarray, float, list[str]]:
     """Read one WFDB record: ``(signal (samples, signals) float32 in physical units, fs, names)``.
 
-    A validating fast path for single-file format-16 records (gain, baseline, checksum); any other WFDB
-    variant goes through :func:`medrepro.data.io.read_wfdb`.
+    Uses the validating fast path :func:`medrepro.data.io.read_wfdb16` (gain, baseline, length, checksum);
+    samples WFDB marks as missing are NaN.
 
     Raises:
         FileNotFoundError: header or signal file missing (the path is named).
         WfdbHeaderError: malformed header, wrong rate, truncated .dat file, checksum mismatch.
     """
-    stem = Path(path_stem)
-    hea = stem.with_name(stem.name + ".hea") if stem.suffix != ".hea" else stem
-    if not hea.is_file():
-        raise FileNotFoundError(f"WFDB header not found: {hea}")
-    lines = [ln for ln in hea.read_text(errors="replace").splitlines() if ln.strip() and not ln.startswith("#")]
-    try:
-        head = lines[0].split()
-        n_sig, fs, n_samp = int(head[1]), float(head[2].split("/")[0]), int(head[3])
-        sig = [ln.split(maxsplit=8) for ln in lines[1:1 + n_sig]]
-    except (IndexError, ValueError) as exc:
-        raise WfdbHeaderError(f"{hea}: unreadable WFDB header line {lines[0] if lines else ''!r} ({exc})") from exc
-    if len(sig) != n_sig:
-        raise WfdbHeaderError(f"{hea} declares {n_sig} signals but describes {len(sig)}")
-    if expect_fs is not None and abs(fs - expect_fs) > 1e-6:
-        raise WfdbHeaderError(f"{hea}: sampling rate {fs:g} Hz, expected {expect_fs:g} Hz")
-    if any(len(s) < 9 for s in sig) or len({s[0] for s in sig}) != 1 or {s[1] for s in sig} != {"16"}:
-        from ..io import read_wfdb  # not a single-file format-16 record with complete signal lines
-
-        rec = read_wfdb(hea.with_suffix(""), expect_fs=expect_fs)
-        return rec.signal, rec.fs, list(rec.lead_names)
-    gains, bases, checks, names = [], [], [], []
-    for s in sig:
-        m = _GAIN.match(s[2])
-        if not m:
-            raise WfdbHeaderError(f"{hea}: cannot parse gain field {s[2]!r}")
-        gains.append(float(m.group(1)) or 200.0)  # WFDB: gain 0 means the default of 200 adu per unit
-        bases.append(int(m.group(2)) if m.group(2) is not None else int(s[4]))
-        checks.append(int(s[6]))
-        names.append(s[8].strip())
-    dat = hea.parent / sig[0][0]
-    if not dat.is_file():
-        raise FileNotFoundError(f"{hea} refers to signal file {sig[0][0]}, which is missing ({dat})")
-    need, have = n_samp * n_sig * 2, dat.stat().st_size
-    if have < need:
-        raise WfdbHeaderError(f"{hea} declares {n_sig} signals × {n_samp} samples, the .dat file holds only "
-                              f"{have // (2 * n_sig)}×{n_sig} samples ({have} of {need} bytes): truncated")
-    d = np.fromfile(dat, dtype="<i2", count=n_samp * n_sig).reshape(n_samp, n_sig)
-    got = ((d.astype(np.int64).sum(0) + 32768) % 65536) - 32768  # WFDB checksum: 16-bit sum
-    bad = [names[i] for i in range(n_sig) if got[i] != checks[i]]
-    if bad:
-        raise WfdbHeaderError(f"{dat}: checksum mismatch in signals {bad}; the file is corrupt or was modified")
-    invalid = d == -32768  # WFDB's "no sample" value in format 16
-    x = (d.astype(np.float32) - np.asarray(bases, np.float32)) / np.asarray(gains, np.float32)
-    if invalid.any():
-        x[invalid] = np.nan
-    return x, fs, names
+    rec = read_wfdb16(path_stem, expect_fs=expect_fs)
+    return rec.signal, rec.fs, list(rec.lead_names)
 
 
 def _fill_gaps(x: np.ndarray) -> np.ndarray:
@@ -233,24 +188,9 @@ def write_record(path_stem: str | os.PathLike[str], signals: np.ndarray, fs: flo
 
     The gain of each signal keeps its peak within ±30,000 adu (1000 adu per unit when the range allows).
     """
-    x = np.asarray(signals, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != len(names) or len(units) != len(names):
-        raise ValueError(f"signals must be (samples, {len(names)}) with {len(names)} units, got {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{path_stem}: signals have NaN or inf values")
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    peak = np.maximum(np.abs(x).max(axis=0), 1e-3)
-    gain = np.minimum(1000.0, np.floor(30000.0 / peak))
-    d = np.round(x * gain).astype("<i2")
-    d.tofile(stem.with_name(stem.name + ".dat"))
-    checks = ((d.astype(np.int64).sum(0) + 32768) % 65536) - 32768
-    lines = [f"{stem.name} {len(names)} {fs:g} {d.shape[0]}"]
-    for j, (nm, un) in enumerate(zip(names, units)):
-        lines.append(f"{stem.name}.dat 16 {gain[j]:g}(0)/{un} 16 0 {int(d[0, j])} {int(checks[j])} 0 {nm}")
-    lines += [f"# {c}" for c in comments]
-    stem.with_name(stem.name + ".hea").write_text("\n".join(lines) + "\n")
-    return stem
+    if len(units) != len(names):
+        raise ValueError(f"{len(names)} signals need {len(names)} units, got {len(units)}")
+    return write_wfdb16(path_stem, signals, fs, names, units=units, comments=comments)
 
 
 def write_dataset(root: str | os.PathLike[str], ppg: np.ndarray, fs: float, *, age: Sequence[float],

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..io import FormatError, WfdbHeaderError
+from ..io import FormatError, WfdbHeaderError, read_wfdb16, write_wfdb16
 from . import mark_fixture
 
 DATABASE = "ptbxl_database.csv"
@@ -168,69 +167,19 @@ def split_by_fold(db, train: Sequence[int] = tuple(range(1, 9)), val: Sequence[i
             "test": np.flatnonzero(np.isin(fold, test))}
 
 
-_GAIN = re.compile(r"^([-+0-9.eE]+)(?:\((-?\d+)\))?(?:/(\S+))?$")
-
-
 def read_record(path_stem: str | os.PathLike[str], *, expect_fs: float | None = None,
                 expect_leads: Sequence[str] | None = LEADS) -> tuple[np.ndarray, float]:
     """Read one PTB-XL WFDB record: ``(signal (samples, 12) float32 in mV, fs)``.
 
-    A validating fast path for single-file format-16 records; other formats go through
-    :func:`medrepro.data.io.read_wfdb`.
+    Uses the validating fast path :func:`medrepro.data.io.read_wfdb16` (PTB-XL stores single-file
+    format-16 records); it checks the header, the file length and the WFDB checksums.
 
     Raises:
         FileNotFoundError: header or signal file missing (both paths named).
         WfdbHeaderError: malformed header, wrong leads or rate, truncated .dat file, checksum mismatch.
     """
-    stem = Path(path_stem)
-    hea = stem.with_name(stem.name + ".hea") if stem.suffix != ".hea" else stem
-    if not hea.is_file():
-        raise FileNotFoundError(f"WFDB header not found: {hea}")
-    lines = [ln for ln in hea.read_text(errors="replace").splitlines() if ln.strip() and not ln.startswith("#")]
-    try:
-        head = lines[0].split()
-        n_sig, fs, n_samp = int(head[1]), float(head[2].split("/")[0]), int(head[3])
-        sig = [ln.split(maxsplit=8) for ln in lines[1:1 + n_sig]]
-    except (IndexError, ValueError) as exc:
-        raise WfdbHeaderError(f"{hea}: unreadable WFDB header line {lines[0] if lines else ''!r} ({exc})") from exc
-    if len(sig) != n_sig or any(len(s) < 9 for s in sig):
-        raise WfdbHeaderError(f"{hea} declares {n_sig} signals but describes {len(sig)} completely")
-    files = {s[0] for s in sig}
-    if len(files) != 1 or {s[1] for s in sig} != {"16"}:
-        from ..io import read_wfdb  # anything but PTB-XL's single-file format 16
-
-        rec = read_wfdb(hea.with_suffix(""), expect_leads=expect_leads, expect_fs=expect_fs)
-        return rec.signal, rec.fs
-    gains, bases, names, checks = [], [], [], []
-    for s in sig:
-        m = _GAIN.match(s[2])
-        if not m:
-            raise WfdbHeaderError(f"{hea}: cannot parse gain field {s[2]!r}")
-        g = float(m.group(1)) or 200.0  # WFDB: gain 0 means the default 200 adu per unit
-        gains.append(g)
-        bases.append(int(m.group(2)) if m.group(2) is not None else int(s[4]))
-        checks.append(int(s[6]))
-        names.append(s[8].strip())
-    if expect_leads is not None and [x.upper() for x in names] != [x.upper() for x in expect_leads]:
-        raise WfdbHeaderError(f"{hea}: leads {names}, expected {list(expect_leads)}")
-    if expect_fs is not None and abs(fs - expect_fs) > 1e-6:
-        raise WfdbHeaderError(f"{hea}: sampling rate {fs:g} Hz, expected {expect_fs:g} Hz")
-    dat = hea.parent / next(iter(files))
-    if not dat.is_file():
-        raise FileNotFoundError(f"{hea} refers to signal file {dat.name}, which is missing ({dat})")
-    need = n_samp * n_sig * 2
-    have = dat.stat().st_size
-    if have < need:
-        raise WfdbHeaderError(f"{hea} declares {n_sig} signals × {n_samp} samples, the .dat file holds only "
-                              f"{have // (2 * n_sig)}×{n_sig} samples ({have} of {need} bytes): truncated")
-    d = np.fromfile(dat, dtype="<i2", count=n_samp * n_sig).reshape(n_samp, n_sig)
-    sums = d.astype(np.int64).sum(0)
-    got = ((sums + 32768) % 65536) - 32768  # WFDB checksum: 16-bit two's-complement sum
-    bad = [names[i] for i in range(n_sig) if got[i] != checks[i]]
-    if bad:
-        raise WfdbHeaderError(f"{dat}: checksum mismatch in leads {bad}; the file is corrupt or was modified")
-    sig_mv = (d.astype(np.float32) - np.asarray(bases, np.float32)) / np.asarray(gains, np.float32)
-    return sig_mv, fs
+    rec = read_wfdb16(path_stem, expect_leads=expect_leads, expect_fs=expect_fs)
+    return rec.signal, rec.fs
 
 
 def load_signals(root: str | os.PathLike[str], db, sampling_rate: int = 100, *, leads_first: bool = False,
@@ -270,23 +219,7 @@ def record_path(ecg_id: int, sampling_rate: int) -> str:
 def write_record(path_stem: str | os.PathLike[str], signal: np.ndarray, fs: float,
                  leads: Sequence[str] = LEADS) -> Path:
     """Write (samples, 12) mV as a PTB-XL-style WFDB record: format 16, gain 1000 adu/mV, one .dat file."""
-    signal = np.asarray(signal)
-    if signal.ndim != 2 or signal.shape[1] != len(leads):
-        raise ValueError(f"signal must be (samples, {len(leads)}), got {signal.shape}")
-    if not np.isfinite(signal).all():
-        raise ValueError(f"{path_stem}: signal has NaN or inf values")
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    d = np.clip(np.round(signal * 1000.0), -32768, 32767).astype("<i2")
-    d.tofile(stem.with_name(stem.name + ".dat"))
-    sums = d.astype(np.int64).sum(0)
-    checks = ((sums + 32768) % 65536) - 32768
-    name = stem.name
-    lines = [f"{name} {len(leads)} {fs:g} {d.shape[0]}"]
-    for j, lead in enumerate(leads):
-        lines.append(f"{name}.dat 16 1000.0(0)/mV 16 0 {int(d[0, j])} {int(checks[j])} 0 {lead}")
-    stem.with_name(name + ".hea").write_text("\n".join(lines) + "\n")
-    return stem
+    return write_wfdb16(path_stem, signal, fs, leads, units="mV", gain=1000.0)
 
 
 def _resample(signal: np.ndarray, fs_in: float, fs_out: int) -> np.ndarray:

@@ -224,6 +224,26 @@ def write_wfdb16(path_stem: str | os.PathLike[str], signal: np.ndarray, fs: floa
     return stem
 
 
+def read_wfdb_annotation(path_stem: str | os.PathLike[str], extension: str) -> tuple[np.ndarray, list[str]]:
+    """Read a WFDB annotation file ``<stem>.<extension>`` (e.g. ``atr``, ``qrs``): ``(sample indices, symbols)``.
+
+    Raises:
+        FileNotFoundError: the annotation file is missing (the path is named).
+        FormatError: the file cannot be parsed.
+    """
+    import wfdb
+
+    stem = Path(path_stem)
+    ann_path = stem.with_name(f"{stem.name}.{extension}")
+    if not ann_path.is_file():
+        raise FileNotFoundError(f"WFDB annotation file not found: {ann_path}")
+    try:
+        ann = wfdb.rdann(str(stem), extension)
+    except Exception as exc:  # wfdb raises plain Exceptions on a corrupt annotation file
+        raise FormatError(f"{ann_path}: unreadable WFDB annotation file ({exc})") from exc
+    return np.asarray(ann.sample, dtype=np.int64), list(ann.symbol)
+
+
 # ---------------------------------------------------------------------------------------------- NIfTI
 @dataclass
 class NiftiImage:

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError, read_wfdb
+from ..io import FormatError, read_wfdb, read_wfdb_annotation
 from . import mark_fixture
 
 FS = 360.0
@@ -80,19 +80,11 @@ def read_record(root: str | os.PathLike[str], name: str) -> MitdbRecord:
         FileNotFoundError: a file of the record is missing (the message names it).
         FormatError: the header or annotation file is unreadable, or the rate is not 360 Hz.
     """
-    import wfdb
-
     stem = Path(root) / name
     rec = read_wfdb(stem, expect_fs=FS)
-    atr = stem.with_suffix(".atr")
-    if not atr.is_file():
-        raise FileNotFoundError(f"MIT-BIH annotation file not found: {atr}")
-    try:
-        ann = wfdb.rdann(str(stem), "atr")
-    except Exception as exc:  # wfdb raises plain Exceptions on a corrupt annotation file
-        raise FormatError(f"{atr}: unreadable WFDB annotation file ({exc})") from exc
+    ann_sample, ann_symbol = read_wfdb_annotation(stem, "atr")
     return MitdbRecord(name=name, signal=rec.signal, fs=rec.fs, leads=list(rec.lead_names),
-                       ann_sample=np.asarray(ann.sample, dtype=np.int64), ann_symbol=list(ann.symbol))
+                       ann_sample=ann_sample, ann_symbol=ann_symbol)
 
 
 def list_records(root: str | os.PathLike[str]) -> list[str]:

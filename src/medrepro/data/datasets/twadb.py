@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError, read_wfdb, write_wfdb
+from ..io import FormatError, read_wfdb, read_wfdb_annotation, write_wfdb
 from . import mark_fixture
 
 FS = 500.0
@@ -63,19 +63,11 @@ def read_record(root: str | os.PathLike[str], name: str) -> TwaRecord:
         FileNotFoundError: a file of the record is missing (the message names it).
         FormatError: an unreadable header or annotation file, or a rate other than 500 Hz.
     """
-    import wfdb
-
     stem = Path(root) / name
     rec = read_wfdb(stem, expect_fs=FS)
-    qrs = stem.with_suffix(".qrs")
-    if not qrs.is_file():
-        raise FileNotFoundError(f"twadb annotation file not found: {qrs}")
-    try:
-        ann = wfdb.rdann(str(stem), "qrs")
-    except Exception as exc:  # wfdb raises plain Exceptions on a corrupt annotation file
-        raise FormatError(f"{qrs}: unreadable WFDB annotation file ({exc})") from exc
+    qrs, _ = read_wfdb_annotation(stem, "qrs")
     return TwaRecord(name=name, signal=rec.signal, fs=rec.fs, leads=list(rec.lead_names),
-                     qrs=np.asarray(ann.sample, dtype=np.int64))
+                     qrs=qrs)
 
 
 def load(root: str | os.PathLike[str], records: Sequence[str] | None = None, lead: str = "II"

@@ -43,7 +43,10 @@ toc: venv
 
 ## Regenerate constraints.txt from the current venv (on purpose, then commit it).
 lock: venv
-	$(BIN)/pip freeze --exclude-editable | grep -v '^medrepro' > constraints.txt
+	{ echo '# Exact versions installed by `make` and CI (regenerate on purpose with `make lock`, then commit).'; \
+	  echo '# Colab and pip users who install the package directly get the lower bounds of pyproject.toml instead.'; \
+	  $(BIN)/pip freeze --exclude-editable 2>/dev/null | grep -v '^medrepro' | sed 's/^torch==\([0-9.]*\)+.*/torch==\1/'; \
+	} > constraints.txt
 
 clean:
 	rm -rf _build results/smoke

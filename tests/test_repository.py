@@ -135,3 +135,36 @@ def test_notebook_links_point_at_published_notebooks():
                     continue
                 resolved = (path.parent / target).resolve()
                 assert resolved in published, f"{path.relative_to(ROOT)} links to {target}, which the book does not publish"
+
+
+def test_required_dependencies_carry_no_gpl_licence():
+    """The install closure of medrepro's required dependencies (no extras) is permissively licensed."""
+    import importlib.metadata as md
+
+    from packaging.requirements import Requirement
+
+    seen: dict[str, str] = {}
+
+    def walk(name: str) -> None:
+        key = _name(name)
+        if key in seen:
+            return
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            return
+        meta = dist.metadata
+        # The SPDX expression, the first line of the free-text field and the trove classifiers; not the
+        # whole licence text, which may mention other licences in passing.
+        parts = [meta.get("License-Expression") or "", (meta.get("License") or "").splitlines()[0:1],
+                 [c for c in meta.get_all("Classifier") or [] if c.startswith("License")]]
+        seen[key] = " ".join(p if isinstance(p, str) else " ".join(p) for p in parts)
+        for r in dist.requires or []:
+            req = Requirement(r)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                walk(req.name)
+
+    walk("medrepro")
+    assert len(seen) > 20, "medrepro is not installed in this environment (pip install -e .)"
+    gpl = {k: v for k, v in seen.items() if "GPL" in v.upper() or "GNU GENERAL PUBLIC" in v.upper()}
+    assert not gpl, f"GPL-licensed packages in the required set: {gpl}"

@@ -80,3 +80,36 @@ def test_same_seed_gives_identical_recorded_metrics_on_cpu(tmp_path):
         rec = json.loads((results / "smoke" / f"{REPRO_PAPER}.json").read_text())
         runs.append(([(c["value"], c["ci"]) for c in rec["claims"]], rec["metrics"]))
     assert runs[0] == runs[1]
+
+
+GUIDES = papers.load().guides()
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("guide", GUIDES, ids=[Path(g).stem for g in GUIDES])
+def test_guide_runs_offline_and_draws_its_figures(guide):
+    """Guides (documentation notebooks, no claims) run in smoke mode; the executed copy goes into the book."""
+    import nbformat
+
+    out = runner.execute(ROOT / guide, mode="smoke", timeout=HANG_TIMEOUT)
+    nb = nbformat.read(out["output"], as_version=4)
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors and images >= 5, f"{guide}: {len(errors)} errors, {images} figures"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("guide", GUIDES, ids=[Path(g).stem for g in GUIDES])
+def test_guide_with_real_data_on_fixture(guide, tmp_path):
+    """A guide that declares datasets (notebook metadata medrepro.datasets) also runs on their fixture."""
+    import nbformat
+
+    declared = nbformat.read(str(ROOT / guide), as_version=4).metadata.get("medrepro", {}).get("datasets", [])
+    if not declared:
+        pytest.skip(f"{guide} declares no dataset")
+    root = datasets.get(declared[0]).make_fixture(tmp_path / declared[0], seed=0)
+    out = runner.execute(ROOT / guide, mode="smoke", output=tmp_path / "executed.ipynb",
+                         parameters={"DATA_DIR": str(root)}, timeout=HANG_TIMEOUT, keep=True)
+    nb = nbformat.read(out["output"], as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "DATA_DIR is not set" not in text

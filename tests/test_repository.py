@@ -31,6 +31,11 @@ def test_every_notebook_has_an_entry_and_every_implemented_entry_its_notebook():
         assert (ROOT / p.notebook).is_file(), p.id
 
 
+def test_every_guide_is_listed_and_exists():
+    on_disk = {str(p.relative_to(ROOT)) for p in (ROOT / "book" / "guides").glob("*.ipynb")}
+    assert on_disk == set(CATALOG.guides()), f"guides on disk {on_disk} vs listed {CATALOG.guides()}"
+
+
 def test_entries_name_existing_manifests():
     manifests = {p.stem for p in (ROOT / "data_manifests").glob("*.yaml")}
     for p in CATALOG.papers:
@@ -45,7 +50,9 @@ def test_toc_is_generated_from_the_catalog_and_lists_exactly_the_notebooks():
     nb_files = {f + ".ipynb" for f in files if f.startswith("notebooks/")}
     assert nb_files == {p.notebook for p in CATALOG.implemented()}
     for f in files:
-        if not f.startswith("notebooks/") and f != "book/dashboard":  # the dashboard is generated at build
+        if f.startswith("book/guides/"):
+            assert (ROOT / f"{f}.ipynb").is_file(), f
+        elif not f.startswith("notebooks/") and f != "book/dashboard":  # the dashboard is generated at build
             assert (ROOT / f"{f}.md").is_file(), f
 
 
@@ -114,6 +121,7 @@ def test_licences_and_citation():
 
 def test_nothing_reads_the_shared_folder():
     for path in [*ROOT.glob("src/**/*.py"), *ROOT.glob("tests/**/*.py"), *ROOT.glob("notebooks/**/*.ipynb"),
+                 *ROOT.glob("book/**/*.ipynb"),
                  ROOT / "Makefile", ROOT / ".ci" / "run"]:
         text = path.read_text(encoding="utf-8")
         for needle in ("../" + "shared", "/work/" + "shared"):  # split so this file does not match itself
@@ -124,8 +132,9 @@ def test_notebook_links_point_at_published_notebooks():
     """A link to another notebook must resolve to one the book publishes (the strict build fails otherwise)."""
     import nbformat
 
-    published = {(ROOT / p.notebook).resolve() for p in CATALOG.implemented()}
-    for path in NOTEBOOKS:
+    guides = [ROOT / g for g in CATALOG.guides()]
+    published = {(ROOT / p.notebook).resolve() for p in CATALOG.implemented()} | {g.resolve() for g in guides}
+    for path in [*NOTEBOOKS, *guides]:
         nb = nbformat.read(str(path), as_version=4)
         for cell in nb.cells:
             if cell.cell_type != "markdown":

@@ -26,7 +26,8 @@ def toc(catalog: Catalog | None = None) -> dict[str, Any]:
         {"file": "book/how-to-use"}, {"file": "book/dashboard"}]}]
     for part in catalog.parts:
         chapter: dict[str, Any] = {"file": f"book/parts/{part.id}"}
-        nbs = [{"file": p.notebook[: -len(".ipynb")]} for p in catalog.in_part(part.id) if p.notebook]
+        nbs = [{"file": g[: -len(".ipynb")]} for g in part.guides]
+        nbs += [{"file": p.notebook[: -len(".ipynb")]} for p in catalog.in_part(part.id) if p.notebook]
         if nbs:
             chapter["sections"] = nbs
         parts.append({"caption": part.title, "chapters": [chapter]})
@@ -149,11 +150,11 @@ def stage(root: Path | None = None, executed: bool = True) -> Path:
     for part in catalog.parts:
         (site / "book" / "parts" / f"{part.id}.md").write_text(part_page(part.id, root, catalog), encoding="utf-8")
     (site / "book" / "dashboard.md").write_text(dashboard_markdown(catalog), encoding="utf-8")
-    for p in catalog.implemented():
-        src = (root / "_build" / "executed" / p.notebook) if executed else (root / p.notebook)
+    for nb in [p.notebook for p in catalog.implemented()] + catalog.guides():
+        src = (root / "_build" / "executed" / nb) if executed else (root / nb)
         if not src.is_file():
-            raise FileNotFoundError(f"no executed copy of {p.notebook} at {src}; run `medrepro run --all` first")
-        dst = site / p.notebook
+            raise FileNotFoundError(f"no executed copy of {nb} at {src}; run `medrepro run --all` first")
+        dst = site / nb
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dst)
     return site

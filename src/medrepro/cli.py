@@ -60,6 +60,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         except Exception as exc:  # report every failure, then exit non-zero
             print(f"{p.id}: FAILED — {type(exc).__name__}: {str(exc)[-2000:]}")
             failures.append(p.id)
+    # Guides (executed documentation pages, no record) run with --all, in smoke mode only.
+    for guide in (cat.guides() if args.all and args.mode == "smoke" else []):
+        nb = root / guide
+        if not args.force and is_fresh(nb, "smoke", root, needs_record=False):
+            print(f"{guide}: executed copy is up to date, skipped")
+            continue
+        print(f"{guide}: running ...", flush=True)
+        try:
+            out = execute(nb, mode="smoke", timeout=args.timeout)
+            print(f"{guide}: ok in {out['wall_s']:.1f} s -> {out['output']}")
+        except Exception as exc:
+            print(f"{guide}: FAILED — {type(exc).__name__}: {str(exc)[-2000:]}")
+            failures.append(guide)
     if failures:
         print(f"failed: {', '.join(failures)}")
         return 1

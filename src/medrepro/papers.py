@@ -1,6 +1,8 @@
 """The paper catalog (``papers.yaml``): load, validate, and answer questions about it."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +22,8 @@ class CatalogError(ValueError):
 class Part:
     id: str
     title: str
+    #: Executed notebooks that are not papers (e.g. a simulator's documentation), shown before the papers.
+    guides: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,10 @@ class Catalog:
     def implemented(self) -> list[Paper]:
         return [p for p in self.papers if p.implemented]
 
+    def guides(self) -> list[str]:
+        """Paths of every part's guide notebooks (``book/guides/<name>.ipynb``)."""
+        return [g for part in self.parts for g in part.guides]
+
     def part_title(self, part: str) -> str:
         return next(p.title for p in self.parts if p.id == part)
 
@@ -87,7 +95,11 @@ def parse(text: str, source: str = "papers.yaml") -> Catalog:
     raw = yaml.safe_load(text)
     if not isinstance(raw, dict) or "parts" not in raw or "papers" not in raw:
         raise CatalogError(f"{source}: needs top-level 'parts' and 'papers'")
-    parts = tuple(Part(id=p["id"], title=p["title"]) for p in raw["parts"])
+    parts = tuple(Part(id=p["id"], title=p["title"], guides=tuple(p.get("guides") or ())) for p in raw["parts"])
+    for part in parts:
+        for g in part.guides:
+            if not re.fullmatch(r"book/guides/[a-z0-9-]+\.ipynb", g):
+                raise CatalogError(f"{source}: part {part.id}: a guide must be book/guides/<name>.ipynb, got {g!r}")
     part_ids = {p.id for p in parts}
     papers = []
     seen_ids: set[str] = set()

@@ -40,8 +40,8 @@ def executed_path(notebook: Path, root: Path | None = None) -> Path:
     return root / "_build" / "executed" / notebook.resolve().relative_to(root.resolve())
 
 
-def is_fresh(notebook: Path, mode: str = "smoke", root: Path | None = None) -> bool:
-    """True when an executed copy exists with the current source hash and its record exists."""
+def is_fresh(notebook: Path, mode: str = "smoke", root: Path | None = None, *, needs_record: bool = True) -> bool:
+    """True when an executed copy exists with the current source hash and (for a paper) its record exists."""
     import nbformat
 
     out = executed_path(notebook, root)
@@ -50,7 +50,7 @@ def is_fresh(notebook: Path, mode: str = "smoke", root: Path | None = None) -> b
     meta = nbformat.read(str(out), as_version=4).metadata.get("medrepro", {})
     paper = notebook.stem
     return (meta.get("source_hash") == source_hash(notebook, root) and meta.get("mode") == mode
-            and meta.get("ok") is True and (results_dir(mode) / f"{paper}.json").is_file())
+            and meta.get("ok") is True and (not needs_record or (results_dir(mode) / f"{paper}.json").is_file()))
 
 
 def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Path | None = None,

@@ -27,6 +27,10 @@ class NiftiError(FormatError):
     """A NIfTI file has the wrong shape, NaNs, or cannot be read."""
 
 
+class ImageFormatError(FormatError):
+    """An image file (PNG, JPEG) cannot be decoded, or has an unexpected mode or size; the message names the file."""
+
+
 class DicomError(FormatError):
     """A DICOM file lacks what the caller needs (e.g. pixel data)."""
 

@@ -5,7 +5,7 @@ One YAML file per dataset in ``data_manifests/``::
     id: ptbxl
     title: PTB-XL, a large publicly available electrocardiography dataset
     version: "1.0.3"
-    access: open            # open | registration | credentialed | private
+    access: open            # open | manual | registration | credentialed | private
     licence: CC BY 4.0
     citation: "Wagner P, et al. ... Scientific Data 7, 154 (2020)."
     homepage: https://physionet.org/content/ptb-xl/1.0.3/
@@ -41,7 +41,9 @@ import yaml
 
 from ..paths import data_cache, manifests_dir
 
-ACCESS_LEVELS = ("open", "registration", "credentialed", "private")
+#: open: downloaded and verified automatically; manual: an open licence, but fetched by hand (no stable direct
+#: URL or published checksum); registration / credentialed / private: gated.
+ACCESS_LEVELS = ("open", "manual", "registration", "credentialed", "private")
 _REQUIRED = ("id", "title", "access", "licence", "citation", "homepage", "layout")
 
 
@@ -145,7 +147,7 @@ def parse(path: Path) -> Manifest:
     if raw["access"] == "open":
         _require(bool(files), path, "open data needs at least one entry in files")
     else:
-        _require(bool(raw.get("manual_steps")), path, "gated data needs manual_steps")
+        _require(bool(raw.get("manual_steps")), path, "manual or gated data needs manual_steps")
     return Manifest(id=raw["id"], title=raw["title"], access=raw["access"], licence=raw["licence"],
                     citation=raw["citation"], homepage=raw["homepage"], layout=list(raw["layout"]),
                     version=str(raw.get("version", "")), files=files, root=raw.get("root", "") or "",
@@ -274,7 +276,7 @@ def locate(dataset_id: str, data_dir: str | os.PathLike[str] | None = None, *, d
 
     1. ``data_dir`` given and its layout complete (or ``data_dir/<root>``): use it as it is.
     2. Open data: download every file into the cache (``$MEDREPRO_DATA/<id>``), verify, extract, check the layout.
-    3. Gated data (registration, credentialed, private): print the manual steps and the expected layout,
+    3. Manual or gated data (manual, registration, credentialed, private): print the manual steps and the expected layout,
        then raise :class:`DataAccessError`.
     """
     m = manifest or load(dataset_id)

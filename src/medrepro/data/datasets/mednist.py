@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError
+from ..io import ImageFormatError
 from . import mark_fixture
 
 #: The six class folders of the real dataset, sorted (the label order MONAI uses).
@@ -33,10 +33,6 @@ CLASS_NAMES: tuple[str, ...] = ("AbdomenCT", "BreastMRI", "CXR", "ChestCT", "Han
 SUFFIXES = (".jpeg", ".jpg", ".png")
 #: Side of the real thumbnails in pixels.
 NATIVE_SIZE = 64
-
-
-class ImageFormatError(FormatError):
-    """An image file cannot be decoded, or is not a 2-D grayscale image; the message names the file."""
 
 
 @dataclass

@@ -47,3 +47,25 @@ def test_median_beat_and_bad_input():
         detect_r_peaks(np.full(1000, np.nan), fs)
     with pytest.raises(ValueError, match="no beat window"):
         median_beat(x, fs, np.array([1]))
+
+
+def test_batch_detector_and_median_beats_agree_with_the_truth_and_the_single_record_version():
+    from medrepro.measure import median_beats_batch, r_peaks_batch
+
+    b = simulate_12lead(30, fs=100, seconds=10, seed=2)
+    x = b.signals - np.median(b.signals, axis=1, keepdims=True)
+    peaks = r_peaks_batch(x, b.fs)
+    hits = total = 0
+    for i in range(len(b)):
+        true = b.r_peaks[i][b.r_peaks[i] >= 0]
+        found = peaks[i][peaks[i] >= 0]
+        hits += sum(np.min(np.abs(found - t)) <= 5 for t in true)
+        total += len(true)
+    assert hits / total > 0.95
+    beats = median_beats_batch(x, peaks, b.fs)
+    assert beats.shape == (30, 12, 100)
+    one = median_beat(x[0], b.fs, peaks[0][peaks[0] >= 0], before_s=0.35, after_s=0.65)
+    # same median, up to the single-record version's baseline subtraction (and its upper/lower median choice)
+    assert np.corrcoef(one[:, 1], beats[0, 1])[0, 1] > 0.98
+    with pytest.raises(ValueError, match="records, samples, leads"):
+        r_peaks_batch(x[0], b.fs)

@@ -143,3 +143,72 @@ def measure_intervals(ecg: np.ndarray, fs: float, r_peaks: np.ndarray | None = N
         if len(below) and amp[p_peak] > 0.03:  # a P wave of at least 0.03 mV
             out["pr_ms"] = 1000.0 * (onset - (p0 + p_peak - int(below[0]))) / fs
     return out
+
+
+# ------------------------------------------------------------------------------- batches of short records
+def r_peaks_batch(x: np.ndarray, fs: float, frac: float = 0.6) -> np.ndarray:
+    """R-peak indices of every record of a batch, vectorised over records (no filtering; for clean-ish data).
+
+    The slope energy ``e[t] = (1/K) Σ_{k<K} Σ_ℓ |x_ℓ[t−k+1] − x_ℓ[t−k]|`` (K = 50 ms) peaks in each QRS; a
+    sample is an R peak when ``e`` is the maximum of its ±250 ms neighbourhood and at least ``frac`` times the
+    median of the record's five tallest such maxima. Faster than :func:`detect_r_peaks` on thousands of
+    10-s records, less robust to baseline wander and noise (no band-pass).
+
+    Args:
+        x: (records, samples, leads) in mV.
+        fs: sampling rate in Hz.
+        frac: share of the median of the five tallest maxima a peak must reach.
+
+    Returns:
+        (records, max_beats) int array of peak indices in time order, padded with −1.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"r_peaks_batch needs (records, samples, leads), got shape {x.shape}")
+    slope = np.abs(np.diff(x, axis=1)).sum(-1)  # QRS slopes dominate the sum over leads
+    k = max(1, int(0.05 * fs))
+    c = np.cumsum(np.pad(slope, ((0, 0), (k, 0))), axis=1)
+    e = (c[:, k:] - c[:, :-k]) / k  # e[t]: its 50-ms moving average
+    d = int(0.25 * fs)
+    around = sliding_window_view(np.pad(e, ((0, 0), (d, d)), constant_values=-np.inf), 2 * d + 1, axis=1).max(-1)
+    peak = (e >= around) & (e > 0)  # e[t] is the maximum of its ±250-ms neighbourhood
+    tallest = np.sort(np.where(peak, e, 0.0), axis=1)[:, -5:]
+    keep = peak & (e >= frac * np.median(tallest, axis=1, keepdims=True))
+    n = keep.sum(1)
+    first = np.argsort(~keep, axis=1, kind="stable")[:, :max(2, int(n.max()))]  # kept samples first, in time order
+    return np.where(np.arange(first.shape[1]) < n[:, None], first, -1)
+
+
+def median_beats_batch(x: np.ndarray, peaks: np.ndarray, fs: float, before: float = 0.35, after: float = 0.65,
+                       chunk: int = 512) -> np.ndarray:
+    """Median beat of every record, ``b̄_ℓ[τ] = median_j x_ℓ[r_j + τ]`` for τ in [−before, after) s.
+
+    Args:
+        x: (records, samples, leads).
+        peaks: (records, beats) R-peak indices padded with −1 (e.g. from :func:`r_peaks_batch`).
+        fs: sampling rate in Hz.
+        before, after: the window around each R peak, in seconds; beats whose window leaves the record are
+            left out (a record without any whole beat gives zeros).
+        chunk: records per vectorised step (bounds the memory).
+
+    Returns:
+        (records, leads, window samples) float32; the lower median when the number of beats is even.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    l0, length = int(before * fs), int(before * fs) + int(after * fs)
+    n, t, ch = x.shape
+    out = np.zeros((n, ch, length), np.float32)
+    for a in range(0, n, chunk):
+        xs, pk = np.ascontiguousarray(x[a:a + chunk].transpose(0, 2, 1)), peaks[a:a + chunk]
+        start = pk - l0
+        whole = (pk >= 0) & (start >= 0) & (start + length <= t)  # beats whose window lies inside the record
+        w = sliding_window_view(xs, length, axis=2)[np.arange(len(xs))[:, None], :, np.clip(start, 0, t - length)]
+        w[~whole] = np.inf  # (n, beats, leads, window); excluded beats sort last
+        w.sort(axis=1)
+        mid = (np.maximum(whole.sum(1), 1) - 1) // 2  # the (lower) median among the kept beats
+        med = np.take_along_axis(w, mid[:, None, None, None], axis=1)[:, 0]
+        out[a:a + chunk] = np.where(np.isfinite(med), med, 0.0)
+    return out

@@ -44,7 +44,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError
+from ..io import ImageFormatError
 from . import mark_fixture
 
 
@@ -78,10 +78,6 @@ GRID_BOX: tuple[float, float, float, float] = (68 / 2213, 283 / 1572, 2177 / 221
 SUFFIXES = (".jpg", ".jpeg", ".png")
 #: Smallest page side (px) the loader accepts.
 MIN_SIDE = 64
-
-
-class ImageFormatError(FormatError):
-    """An image file cannot be decoded, has an unexpected mode, or is too small; the message names the file."""
 
 
 @dataclass

@@ -41,3 +41,14 @@ def test_smoke_blocks_network_but_not_localhost(http_server):
 def test_full_mode_does_not_block():
     medrepro.setup(paper="x", mode="full")
     assert socket.socket.connect.__name__ == "connect"
+
+
+def test_scratch_dir_is_fresh_and_removed_when_the_process_exits(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import medrepro; d = medrepro.scratch_dir('probe-'); (d / 'f.txt').write_text('x'); print(d)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    from pathlib import Path
+
+    assert Path(out).name.startswith("probe-") and not Path(out).exists()

@@ -101,10 +101,10 @@ def test_guide_runs_offline_and_draws_its_figures(guide):
 @pytest.mark.notebook
 @pytest.mark.parametrize("guide", GUIDES, ids=[Path(g).stem for g in GUIDES])
 def test_guide_with_real_data_on_fixture(guide, tmp_path):
-    """A guide that declares datasets (notebook metadata medrepro.datasets) also runs on their fixture."""
+    """A guide that declares datasets (notebook metadata ``medrepro_guide.datasets``) also runs on their fixture."""
     import nbformat
 
-    declared = nbformat.read(str(ROOT / guide), as_version=4).metadata.get("medrepro", {}).get("datasets", [])
+    declared = nbformat.read(str(ROOT / guide), as_version=4).metadata.get("medrepro_guide", {}).get("datasets", [])
     if not declared:
         pytest.skip(f"{guide} declares no dataset")
     root = datasets.get(declared[0]).make_fixture(tmp_path / declared[0], seed=0)

@@ -50,7 +50,6 @@ if "google.colab" in sys.modules:  # Colab: install medrepro; lower bounds only,
                    "pip install -q -e /content/medrepro", shell=True, check=True)
     sys.path.insert(0, "/content/medrepro/src")
 
-import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -73,7 +72,7 @@ labels = rng.integers(0, 2, N_RECORDS)
 t = np.arange(n) / fs
 signals = rng.normal(size=(N_RECORDS, n)) + EFFECT * labels[:, None] * np.sin(2 * np.pi * 5 * t)
 
-folder = Path(tempfile.mkdtemp(prefix="template-"))
+folder = medrepro.scratch_dir("template-")   # deleted when the kernel exits
 for i, s in enumerate(signals[:20]):                       # a few records are enough to exercise the format
     io.write_wfdb(folder / f"rec{i:03d}", s[:, None], fs=fs, lead_names=["II"])
 back = np.stack([io.read_wfdb(folder / f"rec{i:03d}").signal[:, 0] for i in range(20)])

@@ -18,6 +18,7 @@ _SUBMODULES = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig, setup  # noqa: F401
+    from .paths import scratch_dir  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:
@@ -25,7 +26,9 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"{__name__}.{name}")
     if name in {"setup", "RunConfig"}:
         return getattr(importlib.import_module(f"{__name__}.config"), name)
+    if name == "scratch_dir":
+        return importlib.import_module(f"{__name__}.paths").scratch_dir
     raise AttributeError(f"module 'medrepro' has no attribute {name!r}")
 
 
-__all__ = sorted(_SUBMODULES | {"setup", "RunConfig", "__version__"})
+__all__ = sorted(_SUBMODULES | {"setup", "RunConfig", "scratch_dir", "__version__"})

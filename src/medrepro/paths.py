@@ -51,3 +51,26 @@ def manifests_dir() -> Path:
             "run inside a clone, or set MEDREPRO_MANIFESTS to its data_manifests folder"
         )
     return root / "data_manifests"
+
+
+def scratch_dir(prefix: str = "medrepro-", *, memory: bool = False) -> Path:
+    """A new, empty temporary folder that is deleted when the Python process (the kernel) exits.
+
+    Smoke runs write their simulated dataset here in the real format and read it back; the folder must not
+    outlive the run (``tempfile.mkdtemp`` alone would leave one behind per run).
+
+    Args:
+        prefix: start of the folder's name (say what is in it, e.g. ``"acdc-sim-"``).
+        memory: put it in ``/dev/shm`` (RAM) when that exists and is writable — faster for the many small
+            files of an image dataset; falls back to the system's temporary folder.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    where = None
+    if memory and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        where = "/dev/shm"
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=where))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "config", "papers", "report", "train", "losses", "viz", "cli", "data", "sim", "nn", "metrics",
-    "paths", "bench",
+    "paths", "bench", "measure", "timefreq", "segmentation", "morph", "runner", "book",
 }
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -27,7 +27,9 @@ Realistic:
       ST depression, co-occurring findings (e.g. LVH with STD, AF with BBB);
     - baseline wander (respiration-like, 0.05–0.6 Hz), EMG-like broadband noise (four white-noise sources
       with uniform amplitude, mixed into the 12 leads), powerline interference (only where the sampling rate
-      can carry it), short electrode-motion bursts (random walks) in a few leads of ~5 % of the records.
+      can carry it), short electrode-motion bursts (random walks) in a few leads of ~5 % of the records;
+    - the recorder's derived leads: III, aVR, aVL and aVF are computed from I and II after the noise, as an
+      electrocardiograph does, so the relations hold for the noisy record too.
 Not modelled:
     - the body as a volume conductor (a fixed dipole lead field instead), Gaussian-shaped EMG amplitudes,
       beat-to-beat morphology variation other than ectopy, P-wave or T-wave asymmetry, U waves, pacing,
@@ -477,6 +479,12 @@ def simulate_12lead(
             on = (t64 >= b_start[a + i]) & (t64 < b_start[a + i] + b_len[a + i])
             walk = np.cumsum(rng.standard_normal((12, int(on.sum())), dtype=np.float32), axis=1)
             x[i][:, on] += walk * np.float32(0.05 * nz.burst_mV * s) * b_leads[a + i][:, None]
+        # An electrocardiograph records I and II and computes III and the augmented leads from them, so the
+        # noise of a real record obeys Einthoven's and Goldberger's relations too: derive them the same way.
+        x[:, 2] = x[:, 1] - x[:, 0]
+        x[:, 3] = -(x[:, 0] + x[:, 1]) / 2
+        x[:, 4] = x[:, 0] - x[:, 1] / 2
+        x[:, 5] = x[:, 1] - x[:, 0] / 2
     signals = np.transpose(lead_major, (0, 2, 1))
 
     # ---- labels and ground truth ---------------------------------------------------------------------

@@ -404,7 +404,8 @@ def render_pages(signals: np.ndarray, fs: float, *, grid_size: tuple[int, int] =
     grids = render_ecg_images(signals, fs, LEADS, height=gh, width=gw, mv_per_row=mv_per_row)
     grids = grids[None] if grids.ndim == 2 else grids
     rng = np.random.default_rng(seed)
-    if noise_sd > 0:  # scanner-like pixel noise, drawn in float32 (the renderer's float64 noise is ~4× slower)
+    if noise_sd > 0:  # pixel noise only: the renderer's noise option also jitters each row's baseline,
+        # which these pages (and the notebook's calibration) do not have
         grids += rng.standard_normal(grids.shape, dtype=np.float32) * np.float32(noise_sd)
         np.clip(grids, 0.0, 1.0, out=grids)
     left, top, right, bottom = GRID_BOX

@@ -34,7 +34,23 @@ def test_dashboard_flags_failed_claims_and_shows_paper_numbers():
                                                       "paper": {"value": 0.75, "source": "Table 2"}}]}}
     md = book.dashboard_markdown(cat, smoke=smoke, full=full)
     line = next(l for l in md.splitlines() if "[merl]" in l)
-    assert "R 0/1 hold — FAILING" in line and "paper 0.75 vs ours 0.710" in line
+    assert "R 0/1 hold — FAILING" in line and "not compared: data not verified" in line
+    full["merl"]["provenance"] = [{"dataset": "ptbxl", "version": "1.0.3", "source": "verified-publisher-checksums"}]
+    md = book.dashboard_markdown(cat, smoke=smoke, full=full)
+    line = next(l for l in md.splitlines() if "[merl]" in l)
+    assert "paper 0.75 vs ours 0.710" in line
+    full["merl"]["provenance"][0]["source"] = "unverified-user-folder"
+    md = book.dashboard_markdown(cat, smoke=smoke, full=full)
+    assert "not compared" in next(l for l in md.splitlines() if "[merl]" in l)
+
+
+def test_dashboard_separates_R_V_E_and_says_why_no_R():
+    cat = _catalog_with_merl_implemented()
+    smoke = {"merl": {"claims": [{"kind": "V", "passed": True, "statement": "v", "value": 1.0},
+                                 {"kind": "E", "passed": None, "statement": "e", "value": 0.1}],
+                      "no_r_reason": "a survey", "wall_s": 1.0, "peak_memory_mb": 1}}
+    line = next(l for l in book.dashboard_markdown(cat, smoke=smoke, full={}).splitlines() if "[merl]" in l)
+    assert "no R: a survey" in line and "V 1/1" in line and "E 1 reported" in line
 
 
 def test_bench_flags_over_budget():
@@ -50,6 +66,10 @@ def test_cli_list_and_toc_check(capsys):
     assert cli.main(["toc", "--check"]) == 0
 
 
-def test_cli_run_unknown_paper():
-    with pytest.raises(KeyError, match="no paper"):
-        cli.main(["run", "not-a-paper"])
+def test_cli_run_unknown_paper_prints_one_line_with_the_closest_ids():
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "bcpp"])
+    msg = str(exc.value.code)
+    assert "no paper with id 'bcpp'" in msg and "closest ids: bcp" in msg and "\n" not in msg
+    with pytest.raises(SystemExit, match="closest ids"):
+        cli.main(["seeds", "no-such-paper"])

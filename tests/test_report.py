@@ -49,7 +49,7 @@ def test_unmeasured_R_claim_fails():
 
 def test_exploratory_failure_does_not_raise(results):
     cfg = medrepro.setup(paper="demo", mode="smoke")
-    record(cfg, [Claim("E", "small effect", threshold=0.1).check(0.0)], display=False)
+    record(cfg, [Claim("E", "small effect", threshold=0.1).check(0.0)], display=False, no_r_reason="test")
     assert load_records("smoke")["demo"]["claims"][0]["passed"] is False
 
 
@@ -67,7 +67,7 @@ def test_report_markdown_mentions_smoke_and_deviation():
 
     cfg = medrepro.setup(paper="demo", mode="smoke")
     rec = record(cfg, [Claim("E", "x", by_construction="the simulator encodes it").check(1.0)],
-                 deviations=["smaller model"], display=False)
+                 deviations=["smaller model"], display=False, no_r_reason="test")
     md = report_markdown(rec)
     assert "not** the paper's results" in md and "smaller model" in md and "by construction" in md
 
@@ -77,3 +77,42 @@ def test_corrupt_record_named(results):
     (results / "smoke" / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="bad.json"):
         load_records("smoke")
+
+
+def test_V_claims_are_asserted_and_shown_apart(results):
+    cfg = medrepro.setup(paper="demo", mode="smoke")
+    r = Claim("R", "the paper's idea", threshold=0.0, bound="ci_low").check(0.05, ci=(0.01, 0.09))
+    v = Claim("V", "scan equals the recurrence", threshold=1e-5, direction="<=").check(1e-3)
+    with pytest.raises(ClaimFailed, match="V scan equals"):
+        record(cfg, [r, v], display=False)
+    from medrepro.report import report_markdown
+
+    md = report_markdown(load_records("smoke")["demo"])
+    assert md.index("R — the paper's contribution") < md.index("V — verification") and "lower CI >= 0" in md
+
+
+def test_bound_judges_the_interval_not_the_point():
+    c = Claim("R", "difference excludes zero", threshold=0.0, direction=">", bound="ci_low")
+    assert c.check(0.04, ci=(-0.01, 0.09)).passed is False          # the point is positive, the interval is not
+    assert c.check(0.04, ci=(0.005, 0.09)).passed is True
+    hi = Claim("R", "non-inferior: at most 0.02 worse", threshold=0.02, direction="<=", bound="ci_high")
+    assert hi.check(0.0, ci=(-0.03, 0.03)).passed is False
+    with pytest.raises(ValueError, match="pass ci="):
+        Claim("R", "needs its interval", threshold=0.0, bound="ci_low").check(0.1)
+    with pytest.raises(ValueError, match="invalid interval"):
+        Claim("E", "x").check(0.1, ci=(0.2, 0.1))
+    with pytest.raises(ValueError, match="bound"):
+        Claim("R", "x", threshold=0.0, bound="lower")
+    with pytest.raises(ValueError, match="V claim needs a threshold"):
+        Claim("V", "x")
+
+
+def test_record_needs_an_R_claim_or_a_reason_and_unique_statements(results):
+    cfg = medrepro.setup(paper="demo", mode="smoke")
+    with pytest.raises(ValueError, match="no_r_reason"):
+        record(cfg, [Claim("V", "v", threshold=0.0).check(1.0)], display=False)
+    rec = record(cfg, [Claim("V", "v", threshold=0.0).check(1.0)], display=False, no_r_reason="a survey")
+    assert rec["no_r_reason"] == "a survey"
+    with pytest.raises(ValueError, match="share a statement"):
+        record(cfg, [Claim("R", "same", threshold=0).check(1), Claim("R", "same", threshold=0).check(1)],
+               display=False)

@@ -131,3 +131,41 @@ def test_weighted_auroc_matches_sklearn_on_every_resample():
     two = weighted_auroc(np.c_[y, 1 - y], np.c_[s, -s], w)
     assert two.shape == (21, 2) and np.allclose(two[:, 0], got) and np.allclose(two[:, 1], got)
     assert np.isnan(weighted_auroc(np.ones(5), np.arange(5.0), np.ones((1, 5))))[0]
+
+
+def test_weighted_auroc_rejects_labels_other_than_0_1_and_nan_scores():
+    from medrepro.metrics import weighted_auroc
+
+    rng = np.random.default_rng(0)
+    y01 = rng.integers(0, 2, 50)
+    s = y01 + rng.normal(size=50)
+    with pytest.raises(ValueError, match="labels 0/1"):
+        weighted_auroc(2 * y01 - 1, s, np.ones((1, 50)))      # {-1, 1}: was 0.909 vs scikit-learn's 0.712
+    with pytest.raises(ValueError, match="NaN"):
+        weighted_auroc(y01, np.where(np.arange(50) == 3, np.nan, s), np.ones((1, 50)))
+    with pytest.raises(ValueError, match="weights"):
+        weighted_auroc(y01, s, -np.ones((1, 50)))
+    assert weighted_auroc(y01.astype(bool), s, np.ones((1, 50)))[0] == pytest.approx(weighted_auroc(y01, s, np.ones((1, 50)))[0])
+
+
+def test_cluster_bootstrap_resamples_whole_patients():
+    from medrepro.metrics import bootstrap_ci, bootstrap_weights, mean_diff_ci
+
+    groups = np.repeat(np.arange(10), 20)             # 10 patients, 20 slices each
+    w = bootstrap_weights(200, 50, seed=0, groups=groups)
+    assert w.shape == (51, 200) and (w[0] == 1).all()
+    for row in w[1:]:                                 # equal weights within a patient; 10 patients drawn
+        per = row.reshape(10, 20)
+        assert (per == per[:, :1]).all() and per[:, 0].sum() == 10
+    # slices of one patient share a patient effect: the patient-level interval must be wider
+    rng = np.random.default_rng(1)
+    scores = np.repeat(rng.normal(0, 1, 10), 20) + rng.normal(0, 0.1, 200)
+    _, lo_s, hi_s = mean_diff_ci(scores, n_boot=400)
+    m, lo_p, hi_p = mean_diff_ci(scores, groups=groups, n_boot=400)
+    assert (hi_p - lo_p) > 3 * (hi_s - lo_s) and lo_p <= m <= hi_p
+    _, lo_b, hi_b = bootstrap_ci(np.mean, scores, groups=groups, n_boot=400)
+    assert (hi_b - lo_b) > 3 * (hi_s - lo_s)
+    with pytest.raises(ValueError, match="one id per row"):
+        bootstrap_weights(200, 5, groups=groups[:10])
+    with pytest.raises(ValueError, match="two groups"):
+        bootstrap_weights(20, 5, groups=np.zeros(20))

@@ -16,6 +16,7 @@ import yaml
 
 from .papers import Catalog, load
 from .paths import repo_root
+from . import seeds
 from .report import load_records
 
 
@@ -42,17 +43,38 @@ def toc_text(catalog: Catalog | None = None) -> str:
     return TOC_HEADER + yaml.safe_dump(toc(catalog), sort_keys=False, allow_unicode=True)
 
 
-def _claims_cell(rec: dict[str, Any] | None) -> str:
+def _claims_cell(rec: dict[str, Any] | None, seed_rec: dict[str, Any] | None = None) -> str:
+    """``R 2/2 hold (5 seeds) · V 1/1 · E 2``, with FAILING where an asserted claim failed."""
     if not rec:
         return "—"
     claims = rec.get("claims", [])
-    r = [c for c in claims if c["kind"] == "R"]
+    bits = []
+    for kind in ("R", "V"):
+        cs = [c for c in claims if c["kind"] == kind]
+        if not cs:
+            continue
+        ok = sum(c.get("passed") is True for c in cs)
+        bits.append(f"{kind} {ok}/{len(cs)}" + (" hold" if kind == "R" else "") + ("" if ok == len(cs) else " — FAILING"))
+    if not any(c["kind"] == "R" for c in claims):
+        bits.insert(0, "no R: " + (rec.get("no_r_reason") or "reason not given"))
+    if seed_rec:
+        asserted_fail = {(r["seed"]) for r in seed_rec.get("runs", []) for c in r["claims"]
+                         if c["kind"] in ("R", "V") and c.get("passed") is not True}
+        n = len(seed_rec.get("runs", []))
+        bits.append(f"seeds {n - len(asserted_fail)}/{n} hold")
+    else:
+        bits.append("no seed record")
     e = [c for c in claims if c["kind"] == "E"]
-    r_ok = sum(c.get("passed") is True for c in r)
-    bits = [f"R {r_ok}/{len(r)} hold" + ("" if r_ok == len(r) else " — FAILING")]
     if e:
         bits.append(f"E {len(e)} reported")
-    return ", ".join(bits)
+    return " · ".join(bits)
+
+
+def _verified_real(full: dict[str, Any]) -> bool:
+    """A full record counts as a reproduction on real data only when every dataset was verified."""
+    prov = full.get("provenance") or []
+    return bool(prov) and not full.get("on_fixture") and all(
+        str(p.get("source", "")).startswith("verified") for p in prov)
 
 
 def _paper_vs_ours(full: dict[str, Any] | None) -> str:
@@ -63,6 +85,9 @@ def _paper_vs_ours(full: dict[str, Any] | None) -> str:
         p = c.get("paper") or {}
         if p.get("value") is not None and c.get("value") is not None:
             out.append(f"{c['statement']}: paper {p['value']} vs ours {c['value']:.3f}")
+    if not _verified_real(full):
+        srcs = ", ".join(str(p.get("source")) for p in full.get("provenance") or []) or "provenance not recorded"
+        return f"not compared: data not verified against the publisher ({srcs})"
     return "; ".join(out) or "no paper number to compare"
 
 
@@ -84,7 +109,7 @@ def dashboard_markdown(catalog: Catalog | None = None, smoke: dict | None = None
     for part in catalog.parts:
         papers = catalog.in_part(part.id)
         impl = [p for p in papers if p.implemented]
-        failing = sum(1 for p in impl if any(c["kind"] == "R" and c.get("passed") is False
+        failing = sum(1 for p in impl if any(c["kind"] in ("R", "V") and c.get("passed") is False
                                              for c in (smoke.get(p.id) or {}).get("claims", [])))
         by_part.append(f"[{part.title.split(' — ')[0]}](#dashboard-{part.id}) {len(impl)}/{len(papers)}"
                        + (f" ({failing} failing)" if failing else ""))
@@ -101,10 +126,14 @@ def dashboard_markdown(catalog: Catalog | None = None, smoke: dict | None = None
         "**status** `smoke` means the notebook runs offline on simulated or package-shipped data and its robust (R) "
         "claims hold there — it is *not* a reproduction of the paper's numbers; `full-verified` means the notebook "
         "also ran on the real data and its record is committed under `results/full/`; `planned` means there is no "
-        "notebook yet. **Claims**: R = robust claims asserted in the run (passed/total, marked FAILING when one fails); "
-        "E = exploratory claims, reported with an interval and never asserted. **Smoke s**: wall time of the smoke "
+        "notebook yet. **Claims**: R = claims on the paper's own contribution, asserted in the run (passed/total, "
+        "marked FAILING when one fails); V = verification of the implementation (equivalence to a reference, "
+        "identities, flattened losses), asserted but never counted as reproducing the paper; seeds = on how many "
+        "of the committed seed runs (`results/seeds/`) every R and V claim held; E = exploratory claims, reported "
+        "with an interval and never asserted. A notebook without an R claim says why. **Smoke s**: wall time of the smoke "
         "run including kernel start. **Peak MB**: its peak memory. **Paper vs ours**: the paper's number beside "
-        "ours from the committed full-mode record.",
+        "ours from the committed full-mode record, shown only when the record ran on real data verified against "
+        "the publisher's checksums or archive; other full runs are labelled.",
         ":::", "",
     ]
     for part in catalog.parts:
@@ -118,7 +147,7 @@ def dashboard_markdown(catalog: Catalog | None = None, smoke: dict | None = None
             wall = f"{s['wall_s']:.1f}" if s and s.get("wall_s") is not None else "—"
             mem = f"{s['peak_memory_mb']:.0f}" if s else "—"
             status = badge.get(p.status, f"`{p.status}`")
-            lines.append(f"| {p.n} | {name} — {title} | {status} | {_claims_cell(s)} | {wall} | {mem} | "
+            lines.append(f"| {p.n} | {name} — {title} | {status} | {_claims_cell(s, seeds.load(p.id))} | {wall} | {mem} | "
                          f"{_paper_vs_ours(full.get(p.id)) if p.implemented else '—'} |")
         lines.append("")
     return "\n".join(lines)

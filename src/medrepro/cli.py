@@ -1,4 +1,4 @@
-"""Command line: ``medrepro list | run ID [--mode] | run --all | dashboard | toc | book | bench``."""
+"""Command line: ``medrepro list | run ID [--mode] | run --all | seeds ID | dashboard | toc | book | bench``."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,36 @@ def _root() -> Path:
     if root is None:
         sys.exit("medrepro: run this inside a medrepro checkout (could not find src/medrepro/papers.yaml)")
     return root
+
+
+def _paper(cat, paper_id: str):
+    """The catalog entry, or exit with one line naming the closest ids (no traceback)."""
+    try:
+        return cat.by_id(paper_id)
+    except KeyError as exc:
+        sys.exit(f"medrepro: {exc.args[0]}")
+
+
+def cmd_seeds(args: argparse.Namespace) -> int:
+    from . import seeds
+    from .papers import load
+
+    _root()
+    cat = load()
+    ids = [p.id for p in cat.implemented()] if args.all else [_paper(cat, i).id for i in args.ids]
+    bad = []
+    for paper in ids:
+        if args.stale_only and not any("stale" in m or "no seed record" in m for m in seeds.problems(paper)):
+            print(f"{paper}: seed record is current, skipped")
+            continue
+        seeds.run(paper, seeds=range(args.n), timeout=args.timeout)
+        issues = seeds.problems(paper, required=range(args.n))
+        for line in issues:
+            print(f"  {line}")
+        print(f"{paper}: {'every asserted claim holds on every seed' if not issues else 'PROBLEMS'} "
+              f"-> results/seeds/{paper}.json")
+        bad += issues
+    return 1 if bad else 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -34,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     root = _root()
     cat = load()
-    papers = cat.implemented() if args.all else [cat.by_id(i) for i in args.ids]
+    papers = cat.implemented() if args.all else [_paper(cat, i) for i in args.ids]
     if not papers:
         print("nothing to run")
         return 0
@@ -144,6 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
     p.add_argument("--force", action="store_true", help="run even if the executed copy is up to date")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("seeds", help="run notebooks in smoke mode on seeds 0..n-1; write results/seeds/<id>.json")
+    p.add_argument("ids", nargs="*", help="paper ids")
+    p.add_argument("--all", action="store_true", help="every implemented notebook")
+    p.add_argument("--n", type=int, default=5, help="number of seeds, from 0 (default 5)")
+    p.add_argument("--stale-only", action="store_true", help="only papers whose record is missing or stale")
+    p.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
+    p.set_defaults(func=cmd_seeds)
     p = sub.add_parser("dashboard", help="print the reproduction dashboard (markdown)")
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_dashboard)
@@ -159,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strict", action="store_true", help="exit 1 when over budget")
     p.set_defaults(func=cmd_bench)
     args = parser.parse_args(argv)
-    if args.command == "run" and not args.all and not args.ids:
-        parser.error("run needs paper ids or --all")
+    if args.command in ("run", "seeds") and not args.all and not args.ids:
+        parser.error(f"{args.command} needs paper ids or --all")
     return args.func(args)
 
 

@@ -70,7 +70,11 @@ class Catalog:
         for p in self.papers:
             if p.id == paper_id:
                 return p
-        raise KeyError(f"no paper with id {paper_id!r} in papers.yaml")
+        import difflib
+
+        close = difflib.get_close_matches(paper_id, [p.id for p in self.papers], n=3, cutoff=0.0)
+        hint = f"; closest ids: {', '.join(close)} (`medrepro list` shows them all)"
+        raise KeyError(f"no paper with id {paper_id!r} in papers.yaml{hint}")
 
     def in_part(self, part: str) -> list[Paper]:
         return [p for p in self.papers if p.part == part]

@@ -1,6 +1,6 @@
 """Metrics with their uncertainty: classification (AUROC + bootstrap CI), segmentation (Dice, HD95),
 generation (feature distances)."""
 from .classification import (  # noqa: F401
-    auroc, bootstrap_ci, bootstrap_weights, macro_auroc, paired_bootstrap_diff, weighted_auroc,
+    auroc, bootstrap_ci, bootstrap_weights, macro_auroc, mean_diff_ci, paired_bootstrap_diff, weighted_auroc,
 )
 from .segmentation import dice_per_class, hd95_per_class  # noqa: F401

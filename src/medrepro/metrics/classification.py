@@ -25,19 +25,51 @@ def macro_auroc(y_true: np.ndarray, scores: np.ndarray) -> float:
     return float(np.mean(vals))
 
 
-def bootstrap_ci(metric: Callable[..., float], *arrays: np.ndarray, n_boot: int = 500, alpha: float = 0.05,
-                 seed: int = 0) -> tuple[float, float, float]:
-    """Point estimate and percentile bootstrap interval of ``metric(*arrays)``, resampling rows.
+def _resample_indices(rng: np.random.Generator, n: int, groups: np.ndarray | None) -> np.ndarray:
+    """Row indices of one bootstrap resample: rows with replacement, or whole groups with replacement."""
+    if groups is None:
+        return rng.integers(0, n, n)
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
+    picked = rng.integers(0, len(uniq), len(uniq))
+    return np.concatenate([members[g] for g in picked])
 
-    Resamples on which the metric is undefined (e.g. a single class) are skipped.
+
+def _check_groups(groups: Sequence | None, n: int) -> np.ndarray | None:
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != (n,):
+        raise ValueError(f"groups has shape {groups.shape}; it needs one id per row ({n},)")
+    if len(np.unique(groups)) < 2:
+        raise ValueError("a cluster bootstrap needs at least two groups (patients/subjects)")
+    return groups
+
+
+def bootstrap_ci(metric: Callable[..., float], *arrays: np.ndarray, n_boot: int = 500, alpha: float = 0.05,
+                 seed: int = 0, groups: Sequence | None = None) -> tuple[float, float, float]:
+    """Point estimate and percentile bootstrap interval of ``metric(*arrays)``.
+
+    Args:
+        metric: a function of the arrays' rows (e.g. ``auroc(y, score)``).
+        arrays: equally long arrays whose rows are resampled together.
+        groups: one id per row (patient or subject). When given, whole groups are resampled (a cluster
+            bootstrap): rows of one patient — slices, beats, crops — are not independent, and resampling
+            them one by one makes the interval too narrow. Pass them whenever a patient has several rows.
+
+    Resamples on which the metric is undefined (e.g. a single class) are skipped; when more than half are,
+    this raises.
     """
     arrays = tuple(np.asarray(a) for a in arrays)
     n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError(f"arrays differ in length: {[len(a) for a in arrays]}")
+    groups = _check_groups(groups, n)
     point = float(metric(*arrays))
     rng = np.random.default_rng(seed)
     vals = []
     for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
+        idx = _resample_indices(rng, n, groups)
         try:
             vals.append(metric(*(a[idx] for a in arrays)))
         except ValueError:
@@ -49,30 +81,63 @@ def bootstrap_ci(metric: Callable[..., float], *arrays: np.ndarray, n_boot: int 
 
 
 def paired_bootstrap_diff(metric: Callable[..., float], y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
-                          n_boot: int = 500, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
-    """metric(y, a) − metric(y, b) with a paired bootstrap interval (same resampled rows for both)."""
+                          n_boot: int = 500, alpha: float = 0.05, seed: int = 0,
+                          groups: Sequence | None = None) -> tuple[float, float, float]:
+    """metric(y, a) − metric(y, b) with a paired bootstrap interval (the same resampled rows for both).
+
+    ``groups`` (one patient/subject id per row) resamples whole patients, as :func:`bootstrap_ci`.
+    """
     y, score_a, score_b = np.asarray(y), np.asarray(score_a), np.asarray(score_b)
+    if not len(y) == len(score_a) == len(score_b):
+        raise ValueError(f"y, score_a and score_b differ in length: {len(y)}, {len(score_a)}, {len(score_b)}")
+    groups = _check_groups(groups, len(y))
     point = metric(y, score_a) - metric(y, score_b)
     rng = np.random.default_rng(seed)
     vals = []
     for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
+        idx = _resample_indices(rng, len(y), groups)
         try:
             vals.append(metric(y[idx], score_a[idx]) - metric(y[idx], score_b[idx]))
         except ValueError:
             continue
+    if len(vals) < n_boot // 2:
+        raise ValueError(f"the metric was undefined on {n_boot - len(vals)} of {n_boot} resamples")
     lo, hi = np.quantile(vals, [alpha / 2, 1 - alpha / 2])
     return float(point), float(lo), float(hi)
 
 
-def bootstrap_weights(n: int, n_boot: int, seed: int = 0) -> np.ndarray:
-    """Row weights for a bootstrap: row 0 is all ones (the sample itself), rows 1… are multinomial resamples.
+def bootstrap_weights(n: int, n_boot: int, seed: int = 0, groups: Sequence | None = None) -> np.ndarray:
+    """Row weights for a bootstrap: row 0 is all ones (the sample itself), rows 1… are resamples.
 
     Weighting rows instead of indexing them lets a metric be computed for every resample in one
-    vectorised pass, and using the same weights for two methods makes their comparison paired.
+    vectorised pass, and using the same weights for two methods makes their comparison paired. With
+    ``groups`` (one patient/subject id per row) whole groups are drawn (a cluster bootstrap): every row of
+    a group gets the number of times its group was drawn.
     """
     rng = np.random.default_rng(seed)
-    return np.vstack([np.ones(n), rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)])
+    groups = _check_groups(groups, n)
+    if groups is None:
+        return np.vstack([np.ones(n), rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)])
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    counts = rng.multinomial(len(uniq), np.full(len(uniq), 1.0 / len(uniq)), size=n_boot)  # (n_boot, groups)
+    return np.vstack([np.ones(n), counts[:, inverse]]).astype(float)
+
+
+def mean_diff_ci(a: np.ndarray, b: np.ndarray | None = None, *, groups: Sequence | None = None,
+                 n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``a`` (or of the paired difference ``a − b``) with a bootstrap interval over ``groups``.
+
+    The per-row scores (e.g. per-slice Dice of two arms on the same test slices) are averaged with the
+    same resampled patients for both arms, so the interval is paired and resamples patients, not slices.
+    """
+    a = np.asarray(a, float)
+    d = a if b is None else a - np.asarray(b, float)
+    if d.ndim != 1 or np.isnan(d).any():
+        raise ValueError("mean_diff_ci needs 1-D scores without NaN (drop or impute undefined rows first)")
+    w = bootstrap_weights(len(d), n_boot, seed=seed, groups=groups)
+    means = (w * d).sum(1) / w.sum(1)
+    lo, hi = np.quantile(means[1:], [alpha / 2, 1 - alpha / 2])
+    return float(means[0]), float(lo), float(hi)
 
 
 def weighted_auroc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -83,7 +148,17 @@ def weighted_auroc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) 
     identical to scikit-learn's ``roc_auc_score`` on row 0 of unit weights); NaN where a resample has
     only one class. One sort per column, then cumulative sums: O(K · N log N + R · K · N).
     """
-    y_true, scores, weights = np.asarray(y_true, float), np.asarray(scores, float), np.atleast_2d(weights)
+    y_true, scores, weights = np.asarray(y_true), np.asarray(scores, float), np.atleast_2d(weights)
+    labels = np.unique(y_true)
+    if not np.isin(labels, [0, 1]).all():  # {-1, 1} or {1, 2} would silently count the wrong class
+        raise ValueError(f"weighted_auroc needs labels 0/1 (or bool); got values {labels[:5].tolist()}")
+    y_true = y_true.astype(float)
+    if not np.isfinite(scores).all():
+        raise ValueError(f"weighted_auroc: {int((~np.isfinite(scores)).sum())} scores are NaN or infinite")
+    if scores.shape[0] != y_true.shape[0] or (y_true.ndim == 2 and y_true.shape != scores.shape):
+        raise ValueError(f"weighted_auroc: y_true {y_true.shape} and scores {scores.shape} do not match")
+    if weights.shape[1] != scores.shape[0] or (weights < 0).any():
+        raise ValueError(f"weighted_auroc: weights {weights.shape} must be non-negative, one column per row")
     squeeze = scores.ndim == 1
     scores = scores[:, None] if squeeze else scores
     ys = np.broadcast_to(y_true[:, None] if y_true.ndim == 1 else y_true, scores.shape)

@@ -1,0 +1,145 @@
+"""Seed records: every asserted claim of a notebook, measured on seeds 0–4.
+
+One run on one seed can pass by luck. ``medrepro seeds ID`` executes a notebook in smoke mode on each seed
+and writes ``results/seeds/<id>.json`` — every claim's value, interval and verdict per seed, the wall time,
+and the hash of the notebook's code cells. The file is committed; a repository test fails when an ``R`` or
+``V`` claim misses its threshold on any recorded seed, or when the record is stale (the notebook's code
+changed since, or its claims differ from the record's). Thresholds are set from these runs, and the
+reproduction report shows each claim's values on every recorded seed beside the current run's.
+
+The hash covers the notebook's code cells only, not the package: a change to ``medrepro`` that moves a
+notebook's numbers is caught by the smoke run in the tests (seed 0), and the seed record is re-run on purpose.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from .paths import repo_root
+
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+
+
+def seeds_dir(root: Path | None = None) -> Path:
+    """``<repo>/results/seeds`` (committed; not moved by ``MEDREPRO_RESULTS``)."""
+    root = root or repo_root() or Path.cwd()
+    return root / "results" / "seeds"
+
+
+def code_hash(notebook: str | os.PathLike[str]) -> str:
+    """SHA-256 of a notebook's code cells (source and tags), in order; outputs and markdown are ignored."""
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    h = hashlib.sha256()
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        h.update(("".join(src) if isinstance(src, list) else src).encode())
+        h.update(json.dumps(sorted(cell.get("metadata", {}).get("tags", []))).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def load(paper: str, root: Path | None = None) -> dict[str, Any] | None:
+    """The committed seed record of ``paper``, or None. A file that is not valid JSON raises, naming it."""
+    path = seeds_dir(root) / f"{paper}.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a valid seed record ({exc})") from exc
+
+
+def claim_key(claim: dict[str, Any]) -> str:
+    """How a claim is matched across seeds and runs: its kind and statement."""
+    return f"{claim['kind']}: {claim['statement']}"
+
+
+def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
+        root: Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Execute ``paper``'s notebook in smoke mode on each seed and write ``results/seeds/<paper>.json``.
+
+    A seed on which the notebook fails (an asserted claim fails, or a cell raises) is recorded as failed with
+    the error, and the other seeds still run. Returns the record.
+    """
+    from . import papers, runner
+    from .report import _atomic_write_json
+
+    root = root or repo_root() or Path.cwd()
+    entry = papers.load().by_id(paper)
+    if entry.notebook is None:
+        raise ValueError(f"{paper}: no notebook to run (status {entry.status})")
+    nb = root / entry.notebook
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix=f"seeds-{paper}-") as tmp:
+        for seed in seeds:
+            results = Path(tmp) / f"r{seed}"
+            t0 = time.perf_counter()
+            error = None
+            try:
+                runner.execute(nb, mode="smoke", output=Path(tmp) / f"s{seed}.ipynb", parameters={"SEED": seed},
+                               timeout=timeout, keep=False, env={"MEDREPRO_RESULTS": str(results)})
+            except Exception as exc:  # a failed claim raises inside the notebook; the record was written first
+                error = f"{type(exc).__name__}: {str(exc)[-600:]}"
+            wall = time.perf_counter() - t0
+            rec_path = results / "smoke" / f"{paper}.json"
+            rec = json.loads(rec_path.read_text()) if rec_path.is_file() else None
+            runs.append({"seed": seed, "wall_s": round(wall, 2), "error": error,
+                         "claims": [{k: c.get(k) for k in ("kind", "statement", "threshold", "direction", "bound",
+                                                            "value", "ci", "passed")}
+                                    for c in (rec or {}).get("claims", [])]})
+            if progress:
+                state = "ok" if error is None else "FAILED"
+                print(f"{paper} seed {seed}: {state} in {wall:.1f} s", flush=True)
+    payload = {"paper": paper, "notebook": entry.notebook, "code_hash": code_hash(nb),
+               "seeds": [r["seed"] for r in runs],
+               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": runs}
+    _atomic_write_json(seeds_dir(root) / f"{paper}.json", payload)
+    return payload
+
+
+def values_by_claim(rec: dict[str, Any]) -> dict[str, list[tuple[int, float | None, bool | None]]]:
+    """{claim key: [(seed, value, passed), ...]} from a seed record."""
+    out: dict[str, list[tuple[int, float | None, bool | None]]] = {}
+    for r in rec.get("runs", []):
+        for c in r["claims"]:
+            out.setdefault(claim_key(c), []).append((r["seed"], c.get("value"), c.get("passed")))
+    return out
+
+
+def problems(paper: str, root: Path | None = None, required: Iterable[int] = DEFAULT_SEEDS) -> list[str]:
+    """What is wrong with ``paper``'s seed record; empty when it is complete, current and every asserted
+    claim held on every seed."""
+    from . import papers
+
+    root = root or repo_root() or Path.cwd()
+    entry = papers.load().by_id(paper)
+    rec = load(paper, root)
+    if rec is None:
+        return [f"{paper}: no seed record (run `medrepro seeds {paper}` and commit results/seeds/{paper}.json)"]
+    out = []
+    if rec.get("code_hash") != code_hash(root / entry.notebook):
+        out.append(f"{paper}: seed record is stale — the notebook's code changed since (`medrepro seeds {paper}`)")
+    missing = sorted(set(required) - set(rec.get("seeds", [])))
+    if missing:
+        out.append(f"{paper}: seeds {missing} not recorded")
+    keys = None
+    for r in rec.get("runs", []):
+        if r.get("error"):
+            out.append(f"{paper} seed {r['seed']}: the run failed: {r['error'][:300]}")
+        these = [claim_key(c) for c in r["claims"]]
+        if keys is not None and these != keys:
+            out.append(f"{paper} seed {r['seed']}: other claims than seed {rec['runs'][0]['seed']}")
+        keys = these if keys is None else keys
+        for c in r["claims"]:
+            if c["kind"] in ("R", "V") and c.get("passed") is not True:
+                out.append(f"{paper} seed {r['seed']}: {c['kind']} claim fails: {c['statement']} "
+                           f"(value {c.get('value')}, ci {c.get('ci')}, threshold {c.get('bound')} "
+                           f"{c.get('direction')} {c.get('threshold')})")
+    return out

@@ -1,0 +1,68 @@
+"""Seed records (results/seeds/<id>.json): every asserted claim holds on seeds 0-4, and the record is current.
+
+The records are written by `medrepro seeds ID` and committed. These checks read them; they run nothing.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medrepro import papers, seeds
+
+ROOT = Path(__file__).resolve().parents[1]
+IMPLEMENTED = papers.load().implemented()
+
+
+@pytest.mark.parametrize("paper", IMPLEMENTED, ids=[p.id for p in IMPLEMENTED])
+def test_every_asserted_claim_holds_on_every_recorded_seed_and_the_record_is_current(paper):
+    problems = seeds.problems(paper.id, ROOT)
+    assert not problems, "\n".join(problems)
+
+
+def _fake_record(tmp_path: Path, nb: Path, runs: list[dict]) -> Path:
+    (tmp_path / "results" / "seeds").mkdir(parents=True, exist_ok=True)
+    rec = {"paper": "merl", "notebook": str(nb), "code_hash": seeds.code_hash(nb), "seeds": [r["seed"] for r in runs],
+           "runs": runs}
+    path = tmp_path / "results" / "seeds" / "merl.json"
+    path.write_text(json.dumps(rec))
+    return path
+
+
+def test_problems_catches_a_failing_seed_a_stale_record_and_missing_seeds(tmp_path, monkeypatch):
+    entry = papers.load().by_id("merl")
+    nb = tmp_path / entry.notebook
+    nb.parent.mkdir(parents=True)
+    nb.write_text((ROOT / entry.notebook).read_text())
+    claim = {"kind": "R", "statement": "s", "threshold": 0.5, "direction": ">=", "bound": "point", "ci": None}
+    runs = [{"seed": s, "error": None, "claims": [dict(claim, value=0.9, passed=True)]} for s in range(5)]
+    _fake_record(tmp_path, nb, runs)
+    assert seeds.problems("merl", tmp_path) == []
+
+    runs[3]["claims"][0].update(value=0.4, passed=False)             # one seed misses the threshold
+    (tmp_path / "results" / "seeds" / "merl.json").unlink()
+    _fake_record(tmp_path, nb, runs[:4])                            # and seed 4 is missing
+    found = " ".join(seeds.problems("merl", tmp_path))
+    assert "seed 3: R claim fails" in found and "seeds [4] not recorded" in found
+
+    text = json.loads(nb.read_text())
+    code = next(c for c in text["cells"] if c["cell_type"] == "code")
+    code["source"] = "# a change\n" + "".join(code["source"])
+    nb.write_text(json.dumps(text))
+    assert any("stale" in p for p in seeds.problems("merl", tmp_path))
+
+
+def test_code_hash_ignores_outputs_and_markdown(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "source": "a", "metadata": {}},
+                    {"cell_type": "code", "source": "x = 1", "metadata": {"tags": ["parameters"]}, "outputs": []}]}
+    p = tmp_path / "a.ipynb"
+    p.write_text(json.dumps(nb))
+    h = seeds.code_hash(p)
+    nb["cells"][0]["source"] = "changed prose"
+    nb["cells"][1]["outputs"] = [{"output_type": "stream", "text": "1"}]
+    p.write_text(json.dumps(nb))
+    assert seeds.code_hash(p) == h
+    nb["cells"][1]["source"] = "x = 2"
+    p.write_text(json.dumps(nb))
+    assert seeds.code_hash(p) != h

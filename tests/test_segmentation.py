@@ -50,7 +50,7 @@ def test_volume_scores_groups_by_volume():
     pred = gt.copy()
     pred[2:, 2:6, 2:4] = 0                        # volume "b" loses half of its structure
     s = SimpleNamespace(volume_id=np.array(["a", "a", "b", "b"]), spacing=np.full((4, 3), (1.0, 1.0, 5.0)))
-    dice, hd = volume_scores(pred, gt, s, (1,))
+    dice, hd = volume_scores(pred, gt, s, (1,), convention="pooled")
     assert dice.shape == hd.shape == (2, 1)
     np.testing.assert_allclose(dice[:, 0], [1.0, 2 * 16 / (16 + 32)])
     assert hd[0, 0] == 0.0 and hd[1, 0] > 0

@@ -98,9 +98,11 @@ def test_dice_and_hd95():
     b[5:10, 6:11] = 1
     d = dice_per_class(a, b, [1, 2])
     assert d[0] == pytest.approx(2 * 20 / 50) and np.isnan(d[1])
-    assert hd95_per_class(a, b, [1])[0] == pytest.approx(1.0)
-    assert hd95(a == 1, a == 1) == 0.0 and np.isnan(hd95(a == 1, np.zeros_like(a, bool)))
-    assert hd95(a == 1, b == 1, spacing=(2.0, 2.0)) == pytest.approx(2.0)
+    for conv in ("pooled", "max_directed"):                   # a one-pixel shift: both conventions agree
+        assert hd95_per_class(a, b, [1], convention=conv)[0] == pytest.approx(1.0)
+        assert hd95(a == 1, a == 1, convention=conv) == 0.0
+        assert np.isnan(hd95(a == 1, np.zeros_like(a, bool), convention=conv))
+        assert hd95(a == 1, b == 1, spacing=(2.0, 2.0), convention=conv) == pytest.approx(2.0)
 
 
 def test_losses():

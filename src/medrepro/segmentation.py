@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .metrics import dice_per_class, hd95_per_class
+from .metrics.segmentation import HD95Convention
 
 
 class Slices(Protocol):
@@ -52,20 +53,23 @@ def slice_scores(pred: np.ndarray, gt: np.ndarray, classes: Sequence[int]) -> np
     return np.nanmean(np.where(nothing, 1.0, d), 1)
 
 
-def volume_scores(pred: np.ndarray, gt: np.ndarray, slices: Slices,
-                  classes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def volume_scores(pred: np.ndarray, gt: np.ndarray, slices: Slices, classes: Sequence[int], *,
+                  convention: HD95Convention) -> tuple[np.ndarray, np.ndarray]:
     """3-D Dice and HD95 (mm) per volume and class: two (volumes, classes) arrays, volumes in first-seen order.
 
     The 2-D slices of ``pred`` and ``gt`` (N, H, W) are stacked into one volume per ``slices.volume_id``
-    and scored with the spacing of the volume's first slice.
+    and scored with the spacing of the volume's first slice. ``convention`` (required) is the HD95 convention,
+    ``"pooled"`` (medpy) or ``"max_directed"`` (MONAI): see :func:`medrepro.metrics.segmentation.hd95`.
     """
+    if pred.shape != gt.shape:
+        raise ValueError(f"pred {pred.shape} and gt {gt.shape} differ in shape")
     ids = slices.volume_id
     dice, hd = [], []
     for v in dict.fromkeys(ids):
         m = ids == v
         p, t = np.moveaxis(pred[m], 0, -1), np.moveaxis(gt[m], 0, -1)    # (row, column, slice)
         dice.append(dice_per_class(p, t, classes))
-        hd.append(hd95_per_class(p, t, classes, spacing=tuple(slices.spacing[m][0])))
+        hd.append(hd95_per_class(p, t, classes, spacing=tuple(slices.spacing[m][0]), convention=convention))
     return np.array(dice), np.array(hd)
 
 

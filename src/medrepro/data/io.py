@@ -77,124 +77,284 @@ def write_wfdb(path_stem: str | os.PathLike[str], signal: np.ndarray, fs: float,
     return stem
 
 
-def read_wfdb(path_stem: str | os.PathLike[str], *, expect_leads: Sequence[str] | None = None,
-              expect_fs: float | None = None) -> WfdbRecord:
-    """Read a WFDB record and validate it.
+#: Bytes per sample of the WFDB storage formats whose files have a fixed size (``numerator / denominator``);
+#: the FLAC formats (508, 516, 524) and the packed 310/311 are read without a file-size check.
+_FMT_BYTES: dict[str, tuple[int, int]] = {"8": (1, 1), "16": (2, 1), "24": (3, 1), "32": (4, 1), "61": (2, 1),
+                                          "80": (1, 1), "160": (2, 1), "212": (3, 2)}
+#: The stored value that marks a missing sample ("no sample" in WFDB), per format (format 8 has none).
+_INVALID: dict[str, int] = {"16": -2**15, "61": -2**15, "160": -2**15, "212": -2**11, "80": -2**7, "310": -2**9,
+                            "311": -2**9, "24": -2**23, "32": -2**31, "508": -2**7, "516": -2**15, "524": -2**23}
+_PLAIN_NUMBER = re.compile(r"^(\d+\.?\d*|\.\d+)$")
+_WFDB_GAIN = re.compile(r"^([-+0-9.eE]+)(?:\((-?\d+)\))?(?:/(\S+))?$")
+_WFDB_FORMAT = re.compile(r"^(\d+)(?:x(\d+))?(?::(\d+))?(?:\+(\d+))?$")
+
+
+@dataclass
+class _RecordLine:
+    """The facts of a WFDB header's record line (its first non-comment line)."""
+
+    name: str
+    n_sig: int
+    fs: float
+    n_samp: int | None  # None: not given, taken from the file size as WFDB does
+
+
+def _header_path(path_stem: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """``(stem, header path)`` for a record given by its stem or by its ``.hea`` path."""
+    p = Path(path_stem)
+    if p.suffix == ".hea":
+        return p.with_name(p.name[:-4]), p
+    return p, p.with_name(p.name + ".hea")
+
+
+def _header_lines(hea: Path) -> tuple[list[str], list[str]]:
+    """``(non-comment lines, comments)`` of a header, each stripped as WFDB does (blank lines dropped)."""
+    if not hea.is_file():
+        raise FileNotFoundError(f"WFDB header not found: {hea}")
+    lines, comments = [], []
+    for ln in hea.read_text(encoding="ascii", errors="replace").splitlines():
+        ln = ln.strip()
+        if ln.startswith("#"):
+            comments.append(ln.strip(" \t#"))
+        elif ln:
+            lines.append(ln)
+    if not lines:
+        raise WfdbHeaderError(f"{hea}: no record line (the header is empty or holds only comments)")
+    return lines, comments
+
+
+def _parse_record_line(hea: Path, line: str) -> _RecordLine:
+    """Parse and validate ``name[/segments] signals [fs[/counter[(base)]] [samples [time [date]]]]``.
 
     Raises:
-        FileNotFoundError: the header or the signal file is missing.
-        WfdbHeaderError: the header cannot be parsed, its signal count or length disagrees with the .dat
-            file (truncated file), or the leads or sampling rate differ from what the caller expects.
+        WfdbHeaderError: a multi-segment record (not supported), a signal count that is not a positive whole
+            number, or a sampling rate or length that is not a plain positive number (the file is named).
+            A length of 0, which WFDB reads as "unspecified", is refused too (the wfdb package cannot read it).
+    """
+    tok = line.split()
+    if "/" in tok[0]:
+        raise WfdbHeaderError(f"{hea}: {tok[0]!r} is a multi-segment record (its signals are in the segment "
+                              "records it lists); medrepro reads single-segment records only: read each segment")
+    if len(tok) < 2 or not tok[1].isdigit():
+        raise WfdbHeaderError(f"{hea}: unreadable WFDB record line {line!r} (expected 'name signals [fs [samples]]')")
+    n_sig = int(tok[1])
+    if n_sig < 1:
+        raise WfdbHeaderError(f"{hea}: the record line {line!r} declares no signals")
+    fs = 250.0  # WFDB's default when the header gives no sampling frequency
+    if len(tok) > 2:
+        f = tok[2].split("/")[0]
+        if not _PLAIN_NUMBER.match(f) or float(f) <= 0:
+            raise WfdbHeaderError(f"{hea}: sampling frequency {f!r} in {line!r} is not a positive number")
+        fs = float(f)
+    n_samp = None
+    if len(tok) > 3:
+        if not tok[3].isdigit():
+            raise WfdbHeaderError(f"{hea}: number of samples {tok[3]!r} in {line!r} is not a positive whole number")
+        n_samp = int(tok[3])
+        if n_samp == 0:  # WFDB reads 0 as "unspecified", the wfdb package cannot read such a header at all
+            raise WfdbHeaderError(f"{hea}: the record line {line!r} declares 0 samples per signal; leave the "
+                                  "field out to have the length taken from the signal file")
+    return _RecordLine(name=tok[0], n_sig=n_sig, fs=fs, n_samp=n_samp)
+
+
+def _frames_in_file(hea: Path, dat: Path, fmts: Sequence[str], offset: int, n_samp: int | None) -> int | None:
+    """Check a signal file's size against the header and return its length in frames.
+
+    ``fmts`` are the formats of the signals stored in ``dat`` (one sample each per frame). With ``n_samp``
+    given, the file must hold exactly ``offset`` bytes plus ``n_samp`` frames: fewer is a truncated file,
+    more means the header declares fewer signals or samples than the file holds. Without it, the length is
+    the file size in whole frames, as WFDB defines it. Formats without a fixed size are not checked (None).
+    """
+    if not dat.is_file():
+        raise FileNotFoundError(f"{hea} refers to signal file {dat.name}, which is missing ({dat})")
+    if len(set(fmts)) != 1 or fmts[0] not in _FMT_BYTES:
+        return n_samp
+    num, den = _FMT_BYTES[fmts[0]]
+    k = len(fmts)
+
+    def size(n: int) -> int:
+        return offset + -(-n * k * num // den)  # ceil: format 212 packs two samples in three bytes
+
+    have = dat.stat().st_size
+    if n_samp is None:
+        n = max(0, (have - offset) * den // (k * num))
+        if n == 0:
+            raise WfdbHeaderError(f"{dat}: holds no samples ({have} bytes) and {hea.name} does not give the length")
+        if size(n) != have:
+            raise WfdbHeaderError(f"{dat}: {have} bytes are not a whole number of {k}-signal format-{fmts[0]} frames "
+                                  f"(after a {offset}-byte offset); {hea.name} gives no length to check against")
+        return n
+    need = size(n_samp)
+    if have < need:
+        held = max(0, (have - offset) * den // (k * num))
+        raise WfdbHeaderError(f"{hea} declares {k} signals × {n_samp} samples in {dat.name}, the file holds only "
+                              f"{held}×{k} samples ({have} of {need} bytes): truncated")
+    if have > need:
+        raise WfdbHeaderError(f"{hea} declares {k} signals × {n_samp} samples in {dat.name} ({need} bytes), the "
+                              f"file holds {have} bytes: the header declares fewer signals or samples than the "
+                              "file holds, so its samples would be read scrambled")
+    return n_samp
+
+
+def _check_checksums(hea: Path, d: np.ndarray, checksums: Sequence[int | None], names: Sequence[str]) -> None:
+    """Compare the WFDB checksums (16-bit sums of the stored samples) with the header, modulo 65536.
+
+    C WFDB writes them as signed 16-bit values, wfdb-python (which wrote PTB-XL) as ``sum % 65536``: both
+    are the same number modulo 65536. A signal line without a checksum is not checked, as in WFDB.
+    """
+    got = d.astype(np.int64).sum(axis=0) % 65536
+    bad = [names[j] for j, c in enumerate(checksums) if c is not None and got[j] != int(c) % 65536]
+    if bad:
+        raise WfdbHeaderError(f"{hea}: checksum mismatch in signals {bad}: the signal file is corrupt or was "
+                              "modified, or the header describes other samples than the file holds")
+
+
+def _to_physical(d: np.ndarray, gains: Sequence[float], bases: Sequence[int], fmts: Sequence[str]) -> np.ndarray:
+    """Stored samples (samples, signals) to physical units, float32; WFDB's "no sample" value becomes NaN."""
+    x = (d.astype(np.float32) - np.asarray(bases, np.float32)) / np.asarray(gains, np.float32)
+    for j, f in enumerate(fmts):
+        bad = d[:, j] == _INVALID[f] if f in _INVALID else None
+        if bad is not None and bad.any():
+            x[bad, j] = np.nan
+    return x
+
+
+def _check_expected(hea: Path, names: Sequence[str], fs: float, expect_leads: Sequence[str] | None,
+                    expect_fs: float | None) -> None:
+    if expect_leads is not None and [s.upper() for s in names] != [s.upper() for s in expect_leads]:
+        raise WfdbHeaderError(f"{hea}: leads {list(names)}, expected {list(expect_leads)}")
+    if expect_fs is not None and abs(fs - expect_fs) > 1e-6:
+        raise WfdbHeaderError(f"{hea}: sampling rate {fs:g} Hz, expected {expect_fs:g} Hz")
+
+
+def read_wfdb(path_stem: str | os.PathLike[str], *, expect_leads: Sequence[str] | None = None,
+              expect_fs: float | None = None) -> WfdbRecord:
+    """Read a single-segment WFDB record with the ``wfdb`` package, and validate it.
+
+    ``path_stem`` is the record's path without extension (or its ``.hea`` file). Checks: the record line
+    (a positive sampling rate and length; a missing length is taken from the file size, as WFDB does), each
+    signal file's size against the declared signals and samples (a truncated file, or one holding more than
+    the header declares), the per-signal WFDB checksums (signed or unsigned, compared modulo 65536), and the
+    leads and rate the caller expects. Samples WFDB marks as missing ("no sample") are NaN.
+    :func:`read_wfdb16` reads the same files identically, faster.
+
+    Raises:
+        FileNotFoundError: the header or a signal file is missing (the path is named).
+        WfdbHeaderError: the header cannot be parsed, is a multi-segment record or has several samples per
+            frame or skew (not supported), disagrees with its signal files, or the leads or sampling rate
+            differ from what the caller expects. Every message names the file.
     """
     import wfdb
 
-    stem = Path(path_stem)
-    hea = stem.with_suffix(".hea") if stem.suffix != ".hea" else stem
-    stem = hea.with_suffix("")
-    if not hea.is_file():
-        raise FileNotFoundError(f"WFDB header not found: {hea}")
+    stem, hea = _header_path(path_stem)
+    lines, _ = _header_lines(hea)
+    rl = _parse_record_line(hea, lines[0])
     try:
         header = wfdb.rdheader(str(stem))
     except Exception as exc:  # wfdb raises plain Exceptions of several kinds on a bad header
-        raise WfdbHeaderError(f"{hea}: unreadable WFDB header ({exc})") from exc
-    n_sig, sig_len = header.n_sig, header.sig_len
-    dat_files = sorted(set(header.file_name or []))
-    for name in dat_files:
-        dat = stem.parent / name
-        if not dat.is_file():
-            raise FileNotFoundError(f"{hea} refers to signal file {name}, which is missing ({dat})")
-    fmts = set(header.fmt or [])
-    if len(dat_files) == 1 and fmts <= {"16", "80", "32", "212"}:
-        bytes_per = {"16": 2.0, "80": 1.0, "32": 4.0, "212": 1.5}[next(iter(fmts))]
-        have = (stem.parent / dat_files[0]).stat().st_size
-        need = int(np.ceil(sig_len * n_sig * bytes_per))
-        if have < need:
-            held = int(have / (bytes_per * n_sig)) if n_sig else 0
-            raise WfdbHeaderError(f"{hea} declares {n_sig} signals × {sig_len} samples, "
-                                  f"the .dat file holds only {held}×{n_sig} samples ({have} of {need} bytes): truncated")
+        raise WfdbHeaderError(f"{hea}: unreadable WFDB header ({type(exc).__name__}: {exc})") from exc
+    n_sig = rl.n_sig
+    if len(lines) - 1 != n_sig:
+        raise WfdbHeaderError(f"{hea} declares {n_sig} signals but describes {len(lines) - 1}")
+    if header.n_sig != n_sig or len(header.file_name or []) != n_sig or abs(header.fs - rl.fs) > 1e-9 * rl.fs:
+        raise WfdbHeaderError(f"{hea}: the header is malformed: the record line declares {n_sig} signals at "
+                              f"{rl.fs:g} Hz, wfdb reads {len(header.file_name or [])} signal lines at {header.fs} Hz")
+    names = [str(s) for s in header.sig_name]
+    if any((s or 1) != 1 for s in header.samps_per_frame) or any(s for s in (header.skew or []) if s):
+        raise WfdbHeaderError(f"{hea}: signals with several samples per frame or with skew are not supported")
+    _check_expected(hea, names, rl.fs, expect_leads, expect_fs)
+    offsets = [int(o or 0) for o in (header.byte_offset or [0] * n_sig)]
+    n_samp = rl.n_samp
+    lengths = set()
+    for fname in dict.fromkeys(header.file_name):
+        cols = [j for j in range(n_sig) if header.file_name[j] == fname]
+        if len({offsets[j] for j in cols}) != 1:
+            raise WfdbHeaderError(f"{hea}: the signals of {fname} give different byte offsets")
+        lengths.add(_frames_in_file(hea, stem.parent / fname, [header.fmt[j] for j in cols], offsets[cols[0]],
+                                    rl.n_samp))
+    if rl.n_samp is None:
+        lengths.discard(None)
+        if len(lengths) > 1:
+            raise WfdbHeaderError(f"{hea} gives no length and its signal files hold different numbers of samples "
+                                  f"{sorted(lengths)}")
+        n_samp = lengths.pop() if lengths else None
     try:
-        rec = wfdb.rdrecord(str(stem))
+        rec = wfdb.rdrecord(str(stem), physical=False)  # without a length in the header, wfdb takes the file's
     except Exception as exc:
-        raise WfdbHeaderError(f"{hea}: could not read the record ({exc})") from exc
-    sig = rec.p_signal
-    if sig is None or sig.shape != (sig_len, n_sig):
-        raise WfdbHeaderError(f"{hea} declares {n_sig} signals × {sig_len} samples, "
-                              f"the data read has shape {None if sig is None else sig.shape}")
-    if expect_leads is not None and [s.upper() for s in rec.sig_name] != [s.upper() for s in expect_leads]:
-        raise WfdbHeaderError(f"{hea}: leads {rec.sig_name}, expected {list(expect_leads)}")
-    if expect_fs is not None and abs(rec.fs - expect_fs) > 1e-6:
-        raise WfdbHeaderError(f"{hea}: sampling rate {rec.fs} Hz, expected {expect_fs} Hz")
-    sig = np.nan_to_num(sig.astype(np.float32), nan=0.0)  # WFDB marks missing samples as NaN
-    return WfdbRecord(signal=sig, fs=float(rec.fs), lead_names=list(rec.sig_name), units=list(rec.units),
-                      comments=list(rec.comments or []), path=stem)
-
-
-_WFDB_GAIN = re.compile(r"^([-+0-9.eE]+)(?:\((-?\d+)\))?(?:/(\S+))?$")
+        raise WfdbHeaderError(f"{hea}: could not read the record ({type(exc).__name__}: {exc})") from exc
+    d = rec.d_signal
+    if d is None or d.ndim != 2 or d.shape[1] != n_sig or (n_samp is not None and d.shape[0] != n_samp):
+        raise WfdbHeaderError(f"{hea} declares {n_sig} signals × {n_samp} samples, the data read has shape "
+                              f"{None if d is None else d.shape}")
+    _check_checksums(hea, d, header.checksum or [None] * n_sig, names)
+    gains = [float(g) or 200.0 for g in header.adc_gain]  # WFDB: gain 0 means the default of 200 adu per unit
+    x = _to_physical(d, gains, [int(b) for b in header.baseline], list(header.fmt))
+    return WfdbRecord(signal=x, fs=rl.fs, lead_names=names, units=list(header.units),
+                      comments=list(header.comments or []), path=stem)
 
 
 def read_wfdb16(path_stem: str | os.PathLike[str], *, expect_leads: Sequence[str] | None = None,
                 expect_fs: float | None = None) -> WfdbRecord:
-    """Read a WFDB record through a validating fast path for single-file format-16 records.
+    """Read a WFDB record through a validating fast path for format-16 records; identical to :func:`read_wfdb`.
 
-    PhysioNet's 12-lead and PPG sets (PTB-XL, BIDMC, ...) store each record as one format-16 ``.dat``
-    file; parsing the header here and reading the samples with numpy is ~25× faster than
-    :func:`read_wfdb`, which matters for thousands of records. The same checks are made: header
-    fields, signal count, file length (truncation), the per-signal WFDB checksum, leads and rate.
-    WFDB's "no sample" value (−32768) becomes NaN. Any other WFDB variant goes through
-    :func:`read_wfdb`.
+    PhysioNet's 12-lead and PPG sets (PTB-XL, BIDMC, PTB, ...) store records in format 16 (PTB in two
+    files, ``.dat`` and ``.xyz``); parsing the header here and reading the samples with numpy is ~25× faster
+    than :func:`read_wfdb`, which matters for thousands of records. The same checks are made, with the same
+    errors: record line, file sizes (truncation, or more samples than declared), the per-signal WFDB
+    checksums (modulo 65536: C WFDB writes them signed, wfdb-python unsigned), leads and rate. WFDB's
+    "no sample" value (−32768) becomes NaN. Any other WFDB variant (other formats, several samples per
+    frame, signal lines without checksum or description) goes through :func:`read_wfdb`.
 
     Raises:
-        FileNotFoundError: the header or the signal file is missing (the path is named).
-        WfdbHeaderError: malformed header, wrong leads or rate, truncated ``.dat`` file, checksum mismatch.
+        FileNotFoundError: the header or a signal file is missing (the path is named).
+        WfdbHeaderError: as :func:`read_wfdb`.
     """
-    stem = Path(path_stem)
-    hea = stem.with_name(stem.name + ".hea") if stem.suffix != ".hea" else stem
-    if not hea.is_file():
-        raise FileNotFoundError(f"WFDB header not found: {hea}")
-    text = hea.read_text(errors="replace").splitlines()
-    lines = [ln for ln in text if ln.strip() and not ln.startswith("#")]
-    comments = [ln[1:].strip() for ln in text if ln.startswith("#")]
-    try:
-        head = lines[0].split()
-        n_sig, fs, n_samp = int(head[1]), float(head[2].split("/")[0]), int(head[3])
-        sig = [ln.split(maxsplit=8) for ln in lines[1:1 + n_sig]]
-    except (IndexError, ValueError) as exc:
-        raise WfdbHeaderError(f"{hea}: unreadable WFDB header line {lines[0] if lines else ''!r} ({exc})") from exc
+    stem, hea = _header_path(path_stem)
+    lines, comments = _header_lines(hea)
+    rl = _parse_record_line(hea, lines[0])
+    n_sig = rl.n_sig
+    sig = [ln.split(maxsplit=8) for ln in lines[1:]]
     if len(sig) != n_sig:
         raise WfdbHeaderError(f"{hea} declares {n_sig} signals but describes {len(sig)}")
-    if any(len(s) < 9 for s in sig) or len({s[0] for s in sig}) != 1 or {s[1] for s in sig} != {"16"}:
-        return read_wfdb(hea.with_suffix(""), expect_leads=expect_leads, expect_fs=expect_fs)
+    fmt = [_WFDB_FORMAT.match(s[1]) if len(s) > 1 else None for s in sig]
+    if (any(len(s) < 9 for s in sig) or any(m is None or m.group(1) != "16" or m.group(2) or m.group(3)
+                                             for m in fmt)):
+        return read_wfdb(hea, expect_leads=expect_leads, expect_fs=expect_fs)
     gains, bases, checks, names, units = [], [], [], [], []
     for s in sig:
         m = _WFDB_GAIN.match(s[2])
         if not m:
             raise WfdbHeaderError(f"{hea}: cannot parse gain field {s[2]!r}")
-        gains.append(float(m.group(1)) or 200.0)  # WFDB: gain 0 means the default of 200 adu per unit
-        bases.append(int(m.group(2)) if m.group(2) is not None else int(s[4]))
+        try:
+            gains.append(float(m.group(1)) or 200.0)  # WFDB: gain 0 means the default of 200 adu per unit
+            bases.append(int(m.group(2)) if m.group(2) is not None else int(s[4]))
+            checks.append(int(s[6]))
+        except ValueError as exc:
+            raise WfdbHeaderError(f"{hea}: unreadable signal line {' '.join(s)!r} ({exc})") from exc
         units.append(m.group(3) or "mV")
-        checks.append(int(s[6]))
         names.append(s[8].strip())
-    if expect_leads is not None and [x.upper() for x in names] != [x.upper() for x in expect_leads]:
-        raise WfdbHeaderError(f"{hea}: leads {names}, expected {list(expect_leads)}")
-    if expect_fs is not None and abs(fs - expect_fs) > 1e-6:
-        raise WfdbHeaderError(f"{hea}: sampling rate {fs:g} Hz, expected {expect_fs:g} Hz")
-    dat = hea.parent / sig[0][0]
-    if not dat.is_file():
-        raise FileNotFoundError(f"{hea} refers to signal file {sig[0][0]}, which is missing ({dat})")
-    need, have = n_samp * n_sig * 2, dat.stat().st_size
-    if have < need:
-        raise WfdbHeaderError(f"{hea} declares {n_sig} signals × {n_samp} samples, the .dat file holds only "
-                              f"{have // (2 * n_sig)}×{n_sig} samples ({have} of {need} bytes): truncated")
-    d = np.fromfile(dat, dtype="<i2", count=n_samp * n_sig).reshape(n_samp, n_sig)
-    got = ((d.astype(np.int64).sum(0) + 32768) % 65536) - 32768  # WFDB checksum: 16-bit two's-complement sum
-    bad = [names[i] for i in range(n_sig) if got[i] != checks[i]]
-    if bad:
-        raise WfdbHeaderError(f"{dat}: checksum mismatch in signals {bad}; the file is corrupt or was modified")
-    x = (d.astype(np.float32) - np.asarray(bases, np.float32)) / np.asarray(gains, np.float32)
-    invalid = d == -32768
-    if invalid.any():
-        x[invalid] = np.nan
-    return WfdbRecord(signal=x, fs=fs, lead_names=names, units=units, comments=comments, path=stem)
+    _check_expected(hea, names, rl.fs, expect_leads, expect_fs)
+    files: dict[str, list[int]] = {}
+    for j, s in enumerate(sig):
+        files.setdefault(s[0], []).append(j)
+    offsets = [int(m.group(4) or 0) for m in fmt]
+    plan, lengths = [], set()
+    for fname, cols in files.items():
+        if len({offsets[j] for j in cols}) != 1:
+            raise WfdbHeaderError(f"{hea}: the signals of {fname} give different byte offsets")
+        dat = hea.parent / fname
+        lengths.add(_frames_in_file(hea, dat, ["16"] * len(cols), offsets[cols[0]], rl.n_samp))
+        plan.append((dat, cols, offsets[cols[0]]))
+    if len(lengths) > 1:
+        raise WfdbHeaderError(f"{hea} gives no length and its signal files hold different numbers of samples "
+                              f"{sorted(lengths)}")
+    n_samp = lengths.pop()
+    d = np.empty((n_samp, n_sig), dtype="<i2")
+    for dat, cols, offset in plan:
+        d[:, cols] = np.fromfile(dat, dtype="<i2", count=n_samp * len(cols), offset=offset).reshape(n_samp, len(cols))
+    _check_checksums(hea, d, checks, names)
+    x = _to_physical(d, gains, bases, ["16"] * n_sig)
+    return WfdbRecord(signal=x, fs=rl.fs, lead_names=names, units=units, comments=comments, path=stem)
 
 
 def write_wfdb16(path_stem: str | os.PathLike[str], signal: np.ndarray, fs: float, lead_names: Sequence[str],
@@ -231,9 +391,12 @@ def write_wfdb16(path_stem: str | os.PathLike[str], signal: np.ndarray, fs: floa
 def read_wfdb_annotation(path_stem: str | os.PathLike[str], extension: str) -> tuple[np.ndarray, list[str]]:
     """Read a WFDB annotation file ``<stem>.<extension>`` (e.g. ``atr``, ``qrs``): ``(sample indices, symbols)``.
 
+    A WFDB annotation file ends with an end-of-file marker (two zero bytes), so an empty file, or one cut
+    before its marker, is refused rather than read as a record without annotations.
+
     Raises:
         FileNotFoundError: the annotation file is missing (the path is named).
-        FormatError: the file cannot be parsed.
+        FormatError: the file is empty, truncated (no end-of-file marker), or cannot be parsed.
     """
     import wfdb
 
@@ -241,10 +404,19 @@ def read_wfdb_annotation(path_stem: str | os.PathLike[str], extension: str) -> t
     ann_path = stem.with_name(f"{stem.name}.{extension}")
     if not ann_path.is_file():
         raise FileNotFoundError(f"WFDB annotation file not found: {ann_path}")
+    size = ann_path.stat().st_size
+    if size == 0:
+        raise FormatError(f"{ann_path}: empty annotation file (0 bytes; even a file without annotations holds an "
+                          "end-of-file marker): it was not written completely")
+    with open(ann_path, "rb") as f:
+        f.seek(max(0, size - 2))
+        tail = f.read()
+    if size % 2 or tail != b"\x00\x00":
+        raise FormatError(f"{ann_path}: does not end with the WFDB end-of-file marker (two zero bytes): truncated")
     try:
         ann = wfdb.rdann(str(stem), extension)
     except Exception as exc:  # wfdb raises plain Exceptions on a corrupt annotation file
-        raise FormatError(f"{ann_path}: unreadable WFDB annotation file ({exc})") from exc
+        raise FormatError(f"{ann_path}: unreadable WFDB annotation file ({type(exc).__name__}: {exc})") from exc
     return np.asarray(ann.sample, dtype=np.int64), list(ann.symbol)
 
 
@@ -342,21 +514,39 @@ def read_dicom_waveform(path: str | os.PathLike[str], group: int = 0) -> tuple[n
     """Read a DICOM waveform (e.g. a 12-lead ECG): ``(samples × channels in mV, fs, channel names)``.
 
     Raises:
-        DicomError: the file has no waveform sequence.
+        FileNotFoundError: no such file.
+        DicomError: not a readable DICOM file, no waveform sequence or no group ``group`` in it, or waveform
+            data that cannot be decoded (the message names the file).
     """
     import pydicom
 
     path = Path(path)
-    ds = pydicom.dcmread(str(path))
+    if not path.is_file():
+        raise FileNotFoundError(f"DICOM file not found: {path}")
+    try:
+        ds = pydicom.dcmread(str(path))
+    except Exception as exc:  # pydicom raises several kinds on a file that is not DICOM or is cut short
+        raise DicomError(f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from exc
     if "WaveformSequence" not in ds:
         raise DicomError(f"{path}: has no WaveformSequence")
+    n_groups = len(ds.WaveformSequence)
+    if not 0 <= group < n_groups:
+        raise DicomError(f"{path}: has {n_groups} waveform groups, group {group} was asked for")
     seq = ds.WaveformSequence[group]
-    arr = ds.waveform_array(group).astype(np.float64)
+    try:
+        arr = ds.waveform_array(group).astype(np.float64)
+        fs = float(seq.SamplingFrequency)
+        channels = list(seq.ChannelDefinitionSequence)
+    except Exception as exc:  # missing or inconsistent waveform attributes, truncated WaveformData
+        raise DicomError(f"{path}: waveform group {group} cannot be decoded ({type(exc).__name__}: {exc})") from exc
+    if arr.ndim != 2 or arr.shape[1] != len(channels) or not fs > 0:
+        raise DicomError(f"{path}: waveform group {group} has data of shape {arr.shape} for {len(channels)} "
+                         f"channels at {fs} Hz")
     names, scale = [], []
-    for ch in seq.ChannelDefinitionSequence:
+    for ch in channels:
         src = ch.ChannelSourceSequence[0].CodeMeaning if "ChannelSourceSequence" in ch else "?"
         names.append(str(src).replace("Lead ", "").replace(" (Einthoven)", "").replace(" (Goldberger)", "").strip())
         unit = ch.ChannelSensitivityUnitsSequence[0].CodeValue if "ChannelSensitivityUnitsSequence" in ch else "uV"
         scale.append(1e-3 if unit.lower() in ("uv", "µv") else 1.0)
     # waveform_array already applies sensitivity and baseline; convert µV → mV
-    return arr * np.asarray(scale), float(seq.SamplingFrequency), names
+    return arr * np.asarray(scale), fs, names

@@ -562,6 +562,26 @@ def test_empty_or_truncated_annotation_file_is_refused(tmp_path):
         io.read_wfdb_annotation(tmp_path / "b", "atr")
 
 
+@pytest.mark.parametrize("dataset", ["mitdb", "twadb"])
+def test_loaders_refuse_records_that_lost_their_labels(tmp_path, dataset):
+    """Finding 2: a zero-byte .atr made a 30-minute record silently lose all its labels."""
+    import importlib
+
+    mod = importlib.import_module(f"medrepro.data.datasets.{dataset}")
+    root = mod.make_fixture(tmp_path / dataset, n_records=2, seconds=10.0)
+    name, ext = mod.list_records(root)[0], {"mitdb": "atr", "twadb": "qrs"}[dataset]
+    ann = root / f"{name}.{ext}"
+    ann.write_bytes(b"")
+    with pytest.raises(io.FormatError, match=rf"{name}\.{ext}: empty annotation file"):
+        mod.read_record(root, name)
+    ann.write_bytes(b"\x00\x00")  # a well-formed annotation file without annotations
+    with pytest.raises(io.FormatError, match=rf"{name}\.{ext}: no annotations for a record of"):
+        mod.read_record(root, name)
+    wfdb.wrann(name, ext, np.array([100, 10**6]), symbol=["N", "N"], write_dir=str(root))
+    with pytest.raises(io.FormatError, match=rf"{name}\.{ext}: annotations at samples 100..1000000, outside"):
+        mod.read_record(root, name)
+
+
 # --------------------------------------------------------------------------------------------- DICOM waveform
 def test_dicom_waveform_errors_name_the_file(tmp_path):
     """Finding 2: read_dicom_waveform raised pydicom's own errors, without the path."""

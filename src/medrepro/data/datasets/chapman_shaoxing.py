@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError, read_wfdb
+from ..io import FormatError, read_wfdb16
 from . import mark_fixture
 
 FS = 500.0
@@ -77,11 +77,15 @@ def list_headers(root: str | os.PathLike[str]) -> list[Path]:
 
 
 def load(root: str | os.PathLike[str], limit: int | None = None) -> ChapmanData:
-    """Read the records (all, or the first ``limit`` in path order). Bad records raise with their path."""
+    """Read the records (all, or the first ``limit`` in path order). Bad records raise with their path.
+
+    Records are read by :func:`medrepro.data.io.read_wfdb16` (file size, WFDB checksums, leads, rate); samples
+    WFDB marks as missing are NaN.
+    """
     heads = list_headers(root)[:limit]
     sig, names, dx, age, male = [], [], [], [], []
     for h in heads:
-        rec = read_wfdb(h.with_suffix(""), expect_leads=LEADS, expect_fs=FS)
+        rec = read_wfdb16(h, expect_leads=LEADS, expect_fs=FS)  # format 16 at offset 24 in the .mat file
         if rec.signal.shape[0] != 5000:
             raise FormatError(f"{h}: {rec.signal.shape[0]} samples, expected 5000 (10 s at 500 Hz)")
         sig.append(rec.signal)
@@ -138,4 +142,5 @@ def make_fixture(root: str | os.PathLike[str], seed: int = 0, n: int = 24) -> Pa
     sim = simulate_12lead(n, fs=FS, seconds=10.0, seed=seed)
     write_simulated(root, sim.signals, [i % 4 for i in range(n)], seed=seed)
     mark_fixture(root, "chapman-shaoxing")
+    return Path(root)
     return Path(root)

@@ -73,16 +73,29 @@ def aami_class(symbols: Sequence[str]) -> np.ndarray:
     return np.array([_SYMBOL_TO_CLASS.get(s, -1) for s in symbols], dtype=np.int64)
 
 
+def _check_annotations(stem: Path, extension: str, samples: np.ndarray, n_samples: int) -> None:
+    """Every record of the database is annotated: none at all, or any outside the signal, is an error."""
+    path = stem.with_name(f"{stem.name}.{extension}")
+    if len(samples) == 0:
+        raise FormatError(f"{path}: no annotations for a record of {n_samples} samples; every record of the "
+                          "database has its beats annotated")
+    if samples.min() < 0 or samples.max() >= n_samples:
+        raise FormatError(f"{path}: annotations at samples {samples.min()}..{samples.max()}, outside the record's "
+                          f"0..{n_samples - 1}: the annotation file belongs to another record")
+
+
 def read_record(root: str | os.PathLike[str], name: str) -> MitdbRecord:
-    """Read ``<root>/<name>.hea/.dat`` and the reference annotations ``<name>.atr``.
+    """Read ``<root>/<name>.hea/.dat`` and the reference annotations ``<name>.atr`` (missing samples are NaN).
 
     Raises:
         FileNotFoundError: a file of the record is missing (the message names it).
         FormatError: the header or annotation file is unreadable, or the rate is not 360 Hz.
+            An empty annotation file, or annotations outside the signal, are errors too.
     """
     stem = Path(root) / name
     rec = read_wfdb(stem, expect_fs=FS)
     ann_sample, ann_symbol = read_wfdb_annotation(stem, "atr")
+    _check_annotations(stem, "atr", ann_sample, len(rec.signal))
     return MitdbRecord(name=name, signal=rec.signal, fs=rec.fs, leads=list(rec.lead_names),
                        ann_sample=ann_sample, ann_symbol=ann_symbol)
 

@@ -16,11 +16,11 @@ Record names end in ``_re``, ``lre``, ``are``, ... after a four-digit number; th
 The diagnosis used by COMET (MI vs healthy control) is the "Reason for admission" comment; about two dozen
 records have no clinical summary (reason "n/a" or absent) and are skipped by :func:`load` unless asked for.
 
-Reading: :func:`read_record` parses the header itself and reads both signal files with numpy, with the
-same checks as :func:`medrepro.data.io.read_wfdb16` (signal count, file length, the per-signal WFDB
-checksum, leads, rate); it is about 20× faster than ``wfdb.rdrecord`` for these two-file records, which
-matters for the smoke budget. The tests check that ``wfdb.rdrecord`` reads the files written here
-identically, and that this reader reads files written by ``wfdb`` identically. :func:`write_record` writes
+Reading: :func:`read_record` reads both signal files through :func:`medrepro.data.io.read_wfdb16` (signal
+count, file sizes, the per-signal WFDB checksum, leads, rate); it is about 20× faster than ``wfdb.rdrecord``
+for these two-file records, which matters for the smoke budget. The tests check that ``wfdb.rdrecord`` reads
+the files written here identically, and that this reader reads the real header of ``patient001/s0010_re``
+(and files written by ``wfdb``) as ``wfdb`` does. :func:`write_record` writes
 the same two-file layout (smoke runs simulate ECGs, write them here and read them back through
 :func:`load`); :func:`write_simulated` writes simulated MI and healthy patients with several records each,
 and :func:`make_fixture` a miniature copy for the tests.
@@ -48,7 +48,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..io import FormatError, WfdbHeaderError
+from ..io import FormatError, WfdbHeaderError, read_wfdb16
 from . import mark_fixture
 
 FS = 1000.0
@@ -132,56 +132,24 @@ def read_header(root: str | os.PathLike[str], name: str) -> dict[str, str]:
     return parse_summary(_parse_header(Path(root) / f"{name}.hea")[3])
 
 
-_GAIN = re.compile(r"^([-+0-9.eE]+)(?:\((-?\d+)\))?(?:/(\S+))?$")
-
-
 def read_record(root: str | os.PathLike[str], name: str, *, expect_fs: float | None = FS) -> PtbRecord:
     """Read ``<root>/<name>.hea`` and its signal files (``.dat`` and ``.xyz``) and validate them.
 
+    Reads through :func:`medrepro.data.io.read_wfdb16`, whose format-16 fast path handles the two signal
+    files (any other WFDB variant goes through ``wfdb``): header fields, file sizes (truncated, or holding
+    more than declared), the per-signal WFDB checksums (the real headers store them signed), the rate.
+
     Raises:
         FileNotFoundError: the header or a signal file is missing (the path is named).
-        WfdbHeaderError: malformed header, a format other than 16, a truncated signal file, a checksum
-            mismatch, or a sampling rate other than ``expect_fs``.
+        WfdbHeaderError: malformed header, a truncated or too long signal file, a checksum mismatch, or a
+            sampling rate other than ``expect_fs``.
     """
-    root = Path(root)
-    hea = root / f"{name}.hea"
-    fs, n_samp, sig, comments = _parse_header(hea)
-    if expect_fs is not None and abs(fs - expect_fs) > 1e-6:
-        raise WfdbHeaderError(f"{hea}: sampling rate {fs:g} Hz, expected {expect_fs:g} Hz")
-    files: dict[str, list[int]] = {}
-    for j, s in enumerate(sig):
-        if s[1] != "16":
-            raise WfdbHeaderError(f"{hea}: signal {j + 1} has WFDB format {s[1]}; the PTB reader handles format 16")
-        files.setdefault(s[0], []).append(j)
-    x = np.empty((n_samp, len(sig)), dtype=np.float32)
-    for fname, cols in files.items():
-        if cols != list(range(cols[0], cols[0] + len(cols))):
-            raise WfdbHeaderError(f"{hea}: the signals of {fname} are not contiguous in the header")
-        dat = hea.parent / fname
-        if not dat.is_file():
-            raise FileNotFoundError(f"{hea} refers to signal file {fname}, which is missing ({dat})")
-        k = len(cols)
-        need, have = n_samp * k * 2, dat.stat().st_size
-        if have < need:
-            raise WfdbHeaderError(f"{dat}: {hea.name} declares {k} signals × {n_samp} samples, the file holds "
-                                  f"only {have // (2 * k)} × {k} samples ({have} of {need} bytes): truncated")
-        d = np.fromfile(dat, dtype="<i2", count=n_samp * k).reshape(n_samp, k)
-        got = d.astype(np.int64).sum(0) % 65536  # WFDB checksum: 16-bit sum of the samples
-        for c, j in enumerate(cols):
-            m = _GAIN.match(sig[j][2])
-            if not m:
-                raise WfdbHeaderError(f"{hea}: cannot parse the gain field {sig[j][2]!r} of signal {j + 1}")
-            if got[c] != int(sig[j][6]) % 65536:
-                raise WfdbHeaderError(f"{dat}: checksum mismatch in signal {sig[j][8].strip()!r}; "
-                                      "the file is corrupt or was modified")
-            gain = float(m.group(1)) or 200.0  # WFDB: gain 0 means 200 adu per unit
-            base = int(m.group(2)) if m.group(2) is not None else int(sig[j][4])
-            x[:, j] = (d[:, c].astype(np.float32) - base) / gain
-    summary = parse_summary(comments)
+    rec = read_wfdb16(Path(root) / name, expect_fs=expect_fs)
+    summary = parse_summary(rec.comments)
     age = summary.get("age", "")
     match = _NAME.match(name)
-    return PtbRecord(name=name, patient=int(match.group(1)) if match else -1, signal=x, fs=fs,
-                     leads=[s[8].strip() for s in sig], reason=summary.get("Reason for admission", ""),
+    return PtbRecord(name=name, patient=int(match.group(1)) if match else -1, signal=rec.signal, fs=rec.fs,
+                     leads=list(rec.lead_names), reason=summary.get("Reason for admission", ""),
                      age=float(age) if age.replace(".", "", 1).isdigit() else float("nan"),
                      sex=summary.get("sex", ""), summary=summary)
 

@@ -56,16 +56,29 @@ def list_records(root: str | os.PathLike[str]) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
+def _check_annotations(stem: Path, extension: str, samples: np.ndarray, n_samples: int) -> None:
+    """Every record of the database is annotated: none at all, or any outside the signal, is an error."""
+    path = stem.with_name(f"{stem.name}.{extension}")
+    if len(samples) == 0:
+        raise FormatError(f"{path}: no annotations for a record of {n_samples} samples; every record of the "
+                          "database has its beats annotated")
+    if samples.min() < 0 or samples.max() >= n_samples:
+        raise FormatError(f"{path}: annotations at samples {samples.min()}..{samples.max()}, outside the record's "
+                          f"0..{n_samples - 1}: the annotation file belongs to another record")
+
+
 def read_record(root: str | os.PathLike[str], name: str) -> TwaRecord:
-    """Read ``<root>/<name>.hea/.dat`` and its QRS annotations ``<name>.qrs``.
+    """Read ``<root>/<name>.hea/.dat`` and its QRS annotations ``<name>.qrs`` (missing samples are NaN).
 
     Raises:
         FileNotFoundError: a file of the record is missing (the message names it).
         FormatError: an unreadable header or annotation file, or a rate other than 500 Hz.
+            An empty annotation file, or annotations outside the signal, are errors too.
     """
     stem = Path(root) / name
     rec = read_wfdb(stem, expect_fs=FS)
     qrs, _ = read_wfdb_annotation(stem, "qrs")
+    _check_annotations(stem, "qrs", qrs, len(rec.signal))
     return TwaRecord(name=name, signal=rec.signal, fs=rec.fs, leads=list(rec.lead_names),
                      qrs=qrs)
 

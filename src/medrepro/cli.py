@@ -69,8 +69,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("nothing to run")
         return 0
     params = {}
-    if args.data_dir:
-        params["DATA_DIR"] = str(Path(args.data_dir).resolve())
+    env = {}  # the kernel inherits these: where downloads go, and the confirmation of large ones
+    if args.data_dir:  # read only: it must exist; medrepro never creates or writes into it
+        data_dir = Path(args.data_dir).expanduser().resolve()
+        if not data_dir.is_dir():
+            print(f"medrepro run: --data-dir {data_dir} does not exist or is not a folder (it is read only; "
+                  "leave it out to download open data into the cache, or use --download-dir)")
+            return 2
+        params["DATA_DIR"] = str(data_dir)
+    if getattr(args, "download_dir", None):
+        download_dir = Path(args.download_dir).expanduser().resolve()
+        if not download_dir.is_dir():
+            print(f"medrepro run: --download-dir {download_dir} does not exist; create it first")
+            return 2
+        env["MEDREPRO_DATA"] = str(download_dir)
+    if getattr(args, "yes", False):
+        env["MEDREPRO_YES"] = "1"
     if args.budget is not None:
         params["BUDGET_S"] = args.budget
     failures = []
@@ -85,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             continue
         print(f"{p.id}: running in {args.mode} mode ...", flush=True)
         try:
-            out = execute(nb, mode=args.mode, parameters=params, timeout=args.timeout)
+            out = execute(nb, mode=args.mode, parameters=params, timeout=args.timeout, env=env)
             print(f"{p.id}: ok in {out['wall_s']:.1f} s -> {out['output']}")
         except Exception as exc:  # report every failure, then exit non-zero
             print(f"{p.id}: FAILED — {type(exc).__name__}: {str(exc)[-2000:]}")
@@ -169,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("ids", nargs="*", help="paper ids")
     p.add_argument("--all", action="store_true", help="every implemented notebook")
     p.add_argument("--mode", choices=["smoke", "full"], default="smoke")
-    p.add_argument("--data-dir", help="full mode: where the dataset is (or goes)")
+    p.add_argument("--data-dir", help="full mode: the folder that holds the dataset (read only; must exist)")
+    p.add_argument("--download-dir", help="full mode: an existing folder to download open data into, instead of "
+                   "the cache ($MEDREPRO_DATA or ~/.cache/medrepro)")
+    p.add_argument("--yes", action="store_true", help="full mode: confirm downloads over 1 GB or of unknown size")
     p.add_argument("--budget", type=float, help="training budget in seconds (BUDGET_S)")
     p.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
     p.add_argument("--force", action="store_true", help="run even if the executed copy is up to date")

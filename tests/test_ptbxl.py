@@ -77,6 +77,37 @@ def test_simulated_round_trip_keeps_labels_and_signals(tmp_path):
     assert set(db["strat_fold"]) <= set(range(1, 11))
 
 
+# The kind of each PTB-XL statement the simulator's findings map to, from PTB-XL 1.0.3's scp_statements.csv
+# (columns diagnostic / form / rhythm): STE_ and STD_ are form statements, the rhythms are rhythm statements.
+PTBXL_STATEMENT_KIND = {"NORM": "diagnostic", "IMI": "diagnostic", "ASMI": "diagnostic", "LVH": "diagnostic",
+                        "1AVB": "diagnostic", "CRBBB": "diagnostic", "CLBBB": "diagnostic", "STE_": "form",
+                        "STD_": "form", "AFIB": "rhythm", "AFLT": "rhythm", "SBRAD": "rhythm", "STACH": "rhythm"}
+FINDING_KIND = {"NORM": "diagnostic", "AFIB": "rhythm", "SBRAD": "rhythm", "STACH": "rhythm", "AVB1": "diagnostic",
+                "BBB": "diagnostic", "STE": "form", "STD": "form", "QMI": "diagnostic", "LVH": "diagnostic"}
+
+
+def test_code_groups_use_statements_of_the_findings_kind():
+    for finding, codes in ptbxl.SIM_CODE_GROUPS.items():
+        for code in codes:
+            assert PTBXL_STATEMENT_KIND[code] == FINDING_KIND[finding], (finding, code)
+            assert ptbxl.SIM_STATEMENTS[code][3] == PTBXL_STATEMENT_KIND[code], code
+    assert ptbxl.SIM_CODE_GROUPS["STD"] == ("STD_",)          # the form statement, not ISC_ (diagnostic)
+    assert set(ptbxl.SIM_CODE_GROUPS["AFIB"]) == {"AFIB", "AFLT"}
+
+
+def test_flutter_counts_as_afib_and_form_codes_carry_no_likelihood(tmp_path):
+    b = simulate_12lead(40, fs=100, seconds=2.0, seed=3)
+    codes = ptbxl.sim_scp_codes(b)
+    for c, std, ste in zip(codes, b.label("STD"), b.label("STE")):
+        assert ("STD_" in c) == bool(std) and ("STE_" in c) == bool(ste) and "ISC_" not in c
+        assert all(c[k] == 0.0 for k in ("STD_", "STE_") if k in c)   # likelihoods are for diagnostic codes only
+    db = pd.DataFrame({"scp_codes": [{"AFLT": 0.0}, {"AFIB": 0.0}, {"SR": 0.0, "STD_": 0.0}, {"ISC_": 100.0}]})
+    y = ptbxl.code_labels(db, ptbxl.SIM_CODE_GROUPS)
+    groups = list(ptbxl.SIM_CODE_GROUPS)
+    assert y[:, groups.index("AFIB")].tolist() == [1, 1, 0, 0]
+    assert y[:, groups.index("STD")].tolist() == [0, 0, 1, 0]
+
+
 def _copy(src: Path, dst: Path) -> Path:
     import shutil
 

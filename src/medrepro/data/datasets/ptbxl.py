@@ -65,15 +65,24 @@ SIM_STATEMENTS: dict[str, tuple[str, str, str, str]] = {
     "IRBBB": ("incomplete right bundle branch block", "CD", "IRBBB", "diagnostic"),
     "ILBBB": ("incomplete left bundle branch block", "CD", "ILBBB", "diagnostic"),
     "STE_": ("non-specific ST elevation", "", "", "form"),
+    "STD_": ("non-specific ST depression", "", "", "form"),
     "SR": ("sinus rhythm", "", "", "rhythm"),
     "AFIB": ("atrial fibrillation", "", "", "rhythm"),
+    "AFLT": ("atrial flutter", "", "", "rhythm"),
     "SBRAD": ("sinus bradycardia", "", "", "rhythm"),
     "STACH": ("sinus tachycardia", "", "", "rhythm"),
 }
 #: Simulator findings (``medrepro.sim.ecg.FINDINGS``) as groups of SCP codes, for labels read back from disk.
+#: Each group uses the PTB-XL statement of the same kind as the finding (``scp_statements.csv``: diagnostic,
+#: form or rhythm): ST elevation and ST depression are the *form* statements ``STE_`` and ``STD_`` (not the
+#: diagnostic ``ISC_``, "non-specific ischemic", an interpretation); AFIB, SBRAD and STACH are *rhythm*
+#: statements. AFIB includes atrial flutter (``AFLT``): both replace sinus P waves with atrial activity, so
+#: the PR interval is not measured in either (PTB-XL+ leaves it empty), and a flutter record counted as "not
+#: AFIB" would be a false negative for every finding that relies on the missing P wave. The simulator draws
+#: fibrillation only; on PTB-XL the group holds both statements.
 SIM_CODE_GROUPS: dict[str, tuple[str, ...]] = {
-    "NORM": ("NORM",), "AFIB": ("AFIB",), "SBRAD": ("SBRAD",), "STACH": ("STACH",), "AVB1": ("1AVB",),
-    "BBB": ("CRBBB", "CLBBB"), "STE": ("STE_",), "STD": ("ISC_",), "QMI": ("IMI", "ASMI"), "LVH": ("LVH",),
+    "NORM": ("NORM",), "AFIB": ("AFIB", "AFLT"), "SBRAD": ("SBRAD",), "STACH": ("STACH",), "AVB1": ("1AVB",),
+    "BBB": ("CRBBB", "CLBBB"), "STE": ("STE_",), "STD": ("STD_",), "QMI": ("IMI", "ASMI"), "LVH": ("LVH",),
 }
 
 
@@ -292,7 +301,11 @@ def write_dataset(root: str | os.PathLike[str], signals: np.ndarray, fs: float, 
 
 
 def sim_scp_codes(batch) -> list[dict[str, float]]:
-    """SCP codes of simulated records (``medrepro.sim.ecg.EcgBatch``), PTB-XL style (rhythm codes carry 0.0)."""
+    """SCP codes of simulated records (``medrepro.sim.ecg.EcgBatch``), PTB-XL style.
+
+    Diagnostic statements carry a likelihood of 100; form (``STE_``, ``STD_``) and rhythm statements carry
+    0.0, as in ``ptbxl_database.csv``, where likelihoods are given for diagnostic statements only.
+    """
     lab = {name: np.asarray(batch.label(name)) for name in batch.findings}
     bbb_type = batch.meta.get("bbb_type", np.zeros(len(batch), int))
     qterr = batch.meta.get("qmi_territory", np.ones(len(batch), int))
@@ -304,7 +317,7 @@ def sim_scp_codes(batch) -> list[dict[str, float]]:
         if lab["QMI"][i]:
             c["ASMI" if qterr[i] == 1 else "IMI"] = 100.0
         if lab["STD"][i]:
-            c["ISC_"] = 100.0
+            c["STD_"] = 0.0
         if lab["LVH"][i]:
             c["LVH"] = 100.0
         if lab["AVB1"][i]:
@@ -312,7 +325,7 @@ def sim_scp_codes(batch) -> list[dict[str, float]]:
         if lab["BBB"][i]:
             c["CLBBB" if bbb_type[i] == 2 else "CRBBB"] = 100.0
         if lab["STE"][i]:
-            c["STE_"] = 100.0
+            c["STE_"] = 0.0
         if lab["AFIB"][i]:
             c["AFIB"] = 0.0
         elif lab["SBRAD"][i]:

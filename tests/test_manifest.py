@@ -434,6 +434,8 @@ def test_sha256sums_verify_every_extracted_file_and_record_provenance(tmp_path, 
     assert M.provenance("toy", root) == prov
     n = len(seen)
     assert M.locate("toy", manifest=m) == root and len(seen) == n  # verified copy found, nothing downloaded
+    M._SEEN.clear()  # DATA_DIR pointing at the verified copy keeps its provenance
+    assert M.locate("toy", root, manifest=m) == root and M.provenance("toy", root)["source"] == prov["source"]
 
 
 @pytest.mark.parametrize("change,msg", [
@@ -543,3 +545,17 @@ def test_mednist_md5_is_the_one_monai_publishes():
     url = re.search(r'resource = "([^"]+)"', block).group(1)
     f = M.load("mednist", ROOT / "data_manifests").files[0]
     assert (f.md5, f.url, f.checksum_source) == (md5, url, "publisher")
+
+
+def test_a_verified_cache_reached_through_another_path_is_not_downloaded_again(tmp_path, server, cache, monkeypatch):
+    base, www, seen = server
+    (www / "toy.zip").write_bytes(_zip_bytes(TOY))
+    m = _toy(tmp_path, base)
+    root = M.locate("toy", manifest=m)
+    (tmp_path / "alias").symlink_to(cache)
+    monkeypatch.setenv("MEDREPRO_DATA", str(tmp_path / "alias"))
+    M._SEEN.clear()
+    n = len(seen)
+    again = M.locate("toy", manifest=m)
+    assert again == tmp_path / "alias" / "toy" / "toy-1.0" and len(seen) == n and root.is_dir()
+    assert M.provenance("toy", again)["source"] == "verified-archive-integrity"

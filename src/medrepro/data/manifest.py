@@ -502,12 +502,17 @@ def download(remote: RemoteFile, folder: Path, progress: bool = True) -> Path:
         return target
     partial = folder / (remote.filename + ".download")
     partial.unlink(missing_ok=True)
+    logger = pooch.get_logger()  # pooch would advise pasting the hash of whatever arrived as 'known_hash'
+    level = logger.level
+    logger.setLevel("WARNING")
     try:
         pooch.retrieve(url=remote.url, known_hash=None, fname=partial.name, path=folder, progressbar=progress)
         _verify_download(partial, remote)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    finally:
+        logger.setLevel(level)
     partial.rename(target)
     return target
 
@@ -597,6 +602,20 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     return rec if isinstance(rec, dict) and rec.get("source") in SOURCES[:2] else None
 
 
+def _marker_for(root: Path, dataset_id: str, version: str | None = None) -> dict[str, Any] | None:
+    """The verified-download record of ``root`` (kept in ``root.parent``), or None.
+
+    The record matches by dataset, version (when given) and the root's name, not by the absolute path, so a
+    cache reached through another path (a symlink, a moved disk) is still recognised; ``path`` is updated.
+    """
+    root = Path(root)
+    marker = _read_marker(root.parent)
+    if (marker is None or marker.get("dataset") != dataset_id or Path(str(marker.get("path", ""))).name != root.name
+            or (version is not None and marker.get("version") != version)):
+        return None
+    return {**marker, "path": str(root)}
+
+
 def _is_fixture(*paths: Path) -> bool:
     from .datasets import is_fixture  # the same test as RunConfig.on_fixture
 
@@ -604,6 +623,9 @@ def _is_fixture(*paths: Path) -> bool:
 
 
 def _user_folder_record(m: Manifest, root: Path, given: Path) -> dict[str, Any]:
+    marker = _marker_for(root, m.id, m.version)  # DATA_DIR may point into a download medrepro verified
+    if marker is not None:
+        return marker
     if _is_fixture(given, root):
         return _record(m.id, m.version, "fixture", root,
                        checks=["make_fixture marker found: a miniature of the layout with simulated content"])
@@ -637,10 +659,9 @@ def provenance(dataset_id: str, root: str | os.PathLike[str]) -> dict[str, Any]:
     rec = _SEEN.get(str(root.resolve()))
     if rec is not None and rec.get("dataset") == dataset_id:
         return copy.deepcopy(rec)
-    for folder in (root.parent, root):
-        marker = _read_marker(folder)
-        if marker and marker.get("dataset") == dataset_id and Path(marker.get("path", "")) == root:
-            return marker
+    marker = _marker_for(root, dataset_id)
+    if marker is not None:
+        return marker
     try:
         version = load(dataset_id).version
     except (ManifestError, FileNotFoundError):
@@ -715,19 +736,24 @@ def _clean(folder: Path, root: Path) -> None:
         shutil.rmtree(root)
 
 
-def _fetch_sums(m: Manifest, folder: Path, progress: bool) -> dict[str, str]:
+def _fetch_sums(m: Manifest, folder: Path) -> dict[str, str]:
     import pooch
 
     assert m.sha256sums
     target = folder / _SUMS_NAME
     target.unlink(missing_ok=True)
     partial = folder / (_SUMS_NAME + ".download")
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")
     try:
         pooch.retrieve(url=m.sha256sums, known_hash=None, fname=partial.name, path=folder, progressbar=False)
         sums = parse_sha256sums(partial.read_text(encoding="utf-8", errors="replace"), m.sha256sums)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    finally:
+        logger.setLevel(level)
     partial.rename(target)
     return sums
 
@@ -752,7 +778,7 @@ def _fetch(m: Manifest, folder: Path, root: Path, progress: bool) -> dict[str, A
                                            "only inside folders that carry this file\n")
     _clean(folder, root)
     checks: list[str] = []
-    sums = _fetch_sums(m, folder, progress) if m.sha256sums else None
+    sums = _fetch_sums(m, folder) if m.sha256sums else None
     staging = folder / f".staging-{root.name}"
     staging.mkdir()
     archives: list[Path] = []
@@ -762,7 +788,7 @@ def _fetch(m: Manifest, folder: Path, root: Path, progress: bool) -> dict[str, A
             archives.append(path)
             checks += _describe(remote)  # download() verified it before giving it its name
             if remote.extract == "none":
-                shutil.copy2(path, staging / path.name)
+                path.rename(staging / path.name)
                 continue
             x = folder / f".staging-x-{path.name}"
             extract(path, x, remote.extract)
@@ -833,9 +859,8 @@ def locate(dataset_id: str, data_dir: str | os.PathLike[str] | None = None, *, d
     base = _download_base(download_dir)
     folder = base / m.id
     root = folder / (m.root or "data")
-    marker = _read_marker(folder)
-    if (marker and marker.get("path") == str(root) and marker.get("version") == m.version and root.is_dir()
-            and not missing_layout(root, m.layout)):
+    marker = _marker_for(root, m.id, m.version)
+    if marker is not None and root.is_dir() and not missing_layout(root, m.layout):
         _remember(root, marker)
         return root
     if folder.exists() and not _owned(folder):

@@ -116,3 +116,14 @@ def test_record_needs_an_R_claim_or_a_reason_and_unique_statements(results):
     with pytest.raises(ValueError, match="share a statement"):
         record(cfg, [Claim("R", "same", threshold=0).check(1), Claim("R", "same", threshold=0).check(1)],
                display=False)
+
+
+def test_full_record_carries_the_provenance_of_what_locate_found(tmp_path, results):
+    from medrepro.data import datasets, manifest
+
+    root = datasets.get("mitdb").make_fixture(tmp_path / "mitdb", seed=0)
+    found = manifest.locate("mitdb", root)
+    cfg = medrepro.setup(paper="demo", mode="full", data_dir=root)
+    rec = record(cfg, [Claim("R", "r", threshold=0).check(1)], display=False)
+    prov = [p for p in rec["provenance"] if p["path"] == str(found)]
+    assert prov and prov[0]["dataset"] == "mitdb" and prov[0]["source"] == "fixture"

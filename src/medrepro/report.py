@@ -263,7 +263,8 @@ def record(
         deviations: every way this run differs from the paper's protocol.
         data: one line on what data the run used.
         provenance: full mode: what ``medrepro.data.manifest.provenance`` says about each dataset used
-            (id, version, and whether its files were verified against the publisher's checksums).
+            (id, version, and whether its files were verified against the publisher's checksums). When not
+            given, every dataset that ``manifest.locate`` returned in this process is recorded.
         no_r_reason: when the notebook has no ``R`` claim, why none is possible (a survey, a dataset paper).
 
     Raises :class:`ClaimFailed` *after* writing when an ``R`` or ``V`` claim fails (or was never measured),
@@ -279,6 +280,8 @@ def record(
     on_fixture = cfg.on_fixture
     if isinstance(provenance, dict):
         provenance = [provenance]
+    if provenance is None and cfg.mode == "full" and "medrepro.data.manifest" in sys.modules:
+        provenance = sys.modules["medrepro.data.manifest"].located()  # what locate() found in this process
     payload: dict[str, Any] = {
         "paper": cfg.paper,
         "mode": cfg.mode,

@@ -673,6 +673,14 @@ def provenance(dataset_id: str, root: str | os.PathLike[str]) -> dict[str, Any]:
                    checks=["files not checked against any checksum (not downloaded and verified by medrepro)"])
 
 
+def located() -> list[dict[str, Any]]:
+    """The provenance of every dataset :func:`locate` returned in this process, in the order found.
+
+    :func:`medrepro.report.record` adds it to a full-mode record when the notebook passes none.
+    """
+    return [copy.deepcopy(rec) for rec in _SEEN.values()]
+
+
 # ------------------------------------------------------------------------------------------- locate
 def _candidates(m: Manifest, d: Path) -> list[Path]:
     return [d, d / m.root] if m.root else [d]

@@ -165,7 +165,8 @@ def setup(
         mode: ``"smoke"`` (offline, CPU, seconds) or ``"full"`` (real data, GPU when present).
         seed: seeds Python, numpy and torch; the same seed gives the same recorded metrics on CPU.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``...; smoke mode always uses the CPU.
-        data_dir: full mode: where the dataset lies (or should be downloaded to); ``None`` uses the cache.
+        data_dir: full mode: the folder that holds the dataset, read only (never created or written to);
+            ``None`` uses the download cache (``MEDREPRO_DATA``).
         budget_s: a wall-clock budget in seconds that training loops honour (``None``: no limit).
         threads: torch intra-op threads; default ``$OMP_NUM_THREADS`` or 2 (the CI machine's cores).
 

@@ -8,15 +8,14 @@ file of Chapman-Shaoxing, by ``scipy.io.savemat``), so a reader must accept them
 """
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pytest
+import wfdb
 
 from medrepro.data import io
 
-wfdb = pytest.importorskip("wfdb")
-warnings.filterwarnings("ignore", module="wfdb")  # the wfdb package's own pandas deprecation warnings
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:wfdb")  # wfdb's own pandas deprecation warnings
 
 # PTB-XL 1.0.3, records100/00000/00001_lr.hea, written by wfdb-python: checksums stored as sum % 65536
 # (64758 for lead III). Quoted verbatim in the PhysioNet Challenge 2024 documentation and in code that reads

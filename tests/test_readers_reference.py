@@ -610,3 +610,58 @@ def test_dicom_waveform_matches_pydicom(tmp_path):
     ds = dcmread(examples.get_path("waveform"))
     np.testing.assert_allclose(sig, ds.waveform_array(0) / 1000.0)  # µV → mV
     assert fs == float(ds.WaveformSequence[0].SamplingFrequency) and names[:2] == ["I", "II"]
+
+
+# ------------------------------------------------------------------------------------ DICOM and NIfTI images
+def _dicom(path, pixels: np.ndarray, photometric: str, bits: int = 12, signed: bool = False):
+    """A minimal valid DICOM image written by pydicom."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientID = "OT", "x"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, bits, bits - 1
+    ds.PixelRepresentation = int(signed)
+    ds.PixelData = pixels.astype(np.int16 if signed else np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_dicom_monochrome1_reads_as_the_same_image_in_monochrome2(tmp_path, signed):
+    """MONOCHROME1 (minimum = white) is inverted over the stored range, not over the image's own maximum."""
+    from pydicom import dcmread
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(-500 if signed else 300, 1500, size=(6, 5))  # the image does not span the stored range
+    stored1 = (-1 - img) if signed else (4095 - img)
+    p2 = _dicom(tmp_path / "m2.dcm", img, "MONOCHROME2", signed=signed)
+    p1 = _dicom(tmp_path / "m1.dcm", stored1, "MONOCHROME1", signed=signed)
+    a, _ = io.read_dicom(p2)
+    b, ds1 = io.read_dicom(p1)
+    np.testing.assert_array_equal(a, dcmread(p2).pixel_array)  # MONOCHROME2: pydicom's pixels unchanged
+    np.testing.assert_array_equal(b, a)
+    assert np.array_equal(dcmread(p1).pixel_array, stored1) and ds1.PhotometricInterpretation == "MONOCHROME1"
+
+
+def test_nifti_scaling_applied_as_nibabel_does(tmp_path):
+    """NIfTI files store integers with scl_slope / scl_inter (as CT volumes do): read them as nibabel scales them."""
+    import nibabel as nib
+
+    raw = np.random.default_rng(0).integers(-1000, 3000, size=(6, 5, 4)).astype(np.int16)
+    img = nib.Nifti1Image(raw, np.diag([0.7, 0.7, 2.5, 1.0]))
+    img.header.set_slope_inter(0.5, -1024.0)
+    nib.save(img, str(tmp_path / "ct.nii.gz"))
+    ours = io.read_nifti(tmp_path / "ct.nii.gz", ndim=3)
+    ref = nib.load(str(tmp_path / "ct.nii.gz"))
+    np.testing.assert_allclose(ours.array, ref.get_fdata(), rtol=0, atol=1e-4)
+    np.testing.assert_allclose(ours.array, raw * 0.5 - 1024.0, atol=1e-4)
+    np.testing.assert_allclose(ours.spacing, (0.7, 0.7, 2.5), rtol=1e-6)

@@ -486,6 +486,9 @@ def read_nifti(path: str | os.PathLike[str], *, ndim: int | Sequence[int] | None
 def read_dicom(path: str | os.PathLike[str]):
     """Read a DICOM file and return ``(pixels, dataset)``; MONOCHROME1 is inverted to display convention.
 
+    The inversion is over the stored range (``2**BitsStored - 1 - value``; ``-1 - value`` for signed
+    pixels), so an image stored as MONOCHROME1 reads as the same image stored as MONOCHROME2 would.
+
     Raises:
         FileNotFoundError: no such file.
         DicomError: not a DICOM file, or it has no pixel data.
@@ -506,7 +509,12 @@ def read_dicom(path: str | os.PathLike[str]):
     except Exception as exc:
         raise DicomError(f"{path}: pixel data cannot be decoded ({exc})") from exc
     if getattr(ds, "PhotometricInterpretation", "") == "MONOCHROME1":
-        px = px.max() - px
+        # invert within the stored range, not the image's own maximum, so every slice of a series (and the
+        # same image stored as MONOCHROME2) reads the same
+        bits = int(getattr(ds, "BitsStored", 0) or px.dtype.itemsize * 8)
+        signed = int(getattr(ds, "PixelRepresentation", 0) or 0) == 1
+        top = -1 if signed else 2 ** bits - 1  # signed: [min, max] maps onto [max, min]
+        px = (top - px.astype(np.int64)).astype(px.dtype)  # stays within the stored range, so the dtype holds it
     return px, ds
 
 

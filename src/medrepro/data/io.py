@@ -249,13 +249,13 @@ def read_wfdb(path_stem: str | os.PathLike[str], *, expect_leads: Sequence[str] 
     stem, hea = _header_path(path_stem)
     lines, _ = _header_lines(hea)
     rl = _parse_record_line(hea, lines[0])
+    n_sig = rl.n_sig
+    if len(lines) - 1 != n_sig:
+        raise WfdbHeaderError(f"{hea} declares {n_sig} signals but describes {len(lines) - 1}")
     try:
         header = wfdb.rdheader(str(stem))
     except Exception as exc:  # wfdb raises plain Exceptions of several kinds on a bad header
         raise WfdbHeaderError(f"{hea}: unreadable WFDB header ({type(exc).__name__}: {exc})") from exc
-    n_sig = rl.n_sig
-    if len(lines) - 1 != n_sig:
-        raise WfdbHeaderError(f"{hea} declares {n_sig} signals but describes {len(lines) - 1}")
     if header.n_sig != n_sig or len(header.file_name or []) != n_sig or abs(header.fs - rl.fs) > 1e-9 * rl.fs:
         raise WfdbHeaderError(f"{hea}: the header is malformed: the record line declares {n_sig} signals at "
                               f"{rl.fs:g} Hz, wfdb reads {len(header.file_name or [])} signal lines at {header.fs} Hz")

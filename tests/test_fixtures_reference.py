@@ -269,8 +269,17 @@ def check_ubfc_rppg(root: Path) -> None:
         _, gt = ubfc.load_subject(root, subject)
         ref = np.loadtxt(root / subject / ubfc.GROUND_TRUTH)
         np.testing.assert_array_equal(np.stack([gt.ppg, gt.hr, gt.time]), ref)
-    pytest.xfail("ubfc_rppg's vid.avi is not read by a reference AVI decoder: no permissive one is a project "
-                 "dependency (ground_truth.txt above was checked with numpy)")
+    # vid.avi through FFmpeg (PyAV, BSD; its wheels bundle LGPL FFmpeg libraries, test extra only)
+    import av
+
+    for subject in ubfc.list_subjects(root):
+        video, _ = ubfc.load_subject(root, subject)
+        with av.open(str(root / subject / ubfc.VIDEO)) as container:
+            stream = container.streams.video[0]
+            ref = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(stream)])
+            fps = float(stream.average_rate)
+        assert ref.shape[0] == video.n_frames and fps == pytest.approx(video.fps)
+        np.testing.assert_array_equal(video.read(), ref)
 
 
 def check_mimic_iv(root: Path) -> None:

@@ -45,7 +45,8 @@ toc: venv
 lock: venv
 	{ echo '# Exact versions installed by `make` and CI (regenerate on purpose with `make lock`, then commit).'; \
 	  echo '# Colab and pip users who install the package directly get the lower bounds of pyproject.toml instead.'; \
-	  $(BIN)/pip freeze --exclude-editable 2>/dev/null | grep -v '^medrepro' | sed 's/^torch==\([0-9.]*\)+.*/torch==\1/'; \
+	  $(BIN)/pip freeze --exclude-editable 2>/dev/null | grep -v '^medrepro' | sed 's/^torch==\([0-9.]*\)+.*/torch==\1/' \
+	  | sed -E 's|^([A-Za-z0-9_.-]+) @ file://.*/[A-Za-z0-9_.]+-([0-9][A-Za-z0-9_.]*)-[^/]*\.whl.*$$|\1==\2|'; \
 	} > constraints.txt
 
 clean:

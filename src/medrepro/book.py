@@ -24,7 +24,7 @@ def toc(catalog: Catalog | None = None) -> dict[str, Any]:
     """The ``_toc.yml`` structure: start pages, one part page per part with its notebooks, references."""
     catalog = catalog or load()
     parts: list[dict[str, Any]] = [{"caption": "Start here", "chapters": [
-        {"file": "book/how-to-use"}, {"file": "book/dashboard"}]}]
+        {"file": "book/how-to-use"}, {"file": "book/dashboard"}, {"file": "book/running-the-collection"}]}]
     for part in catalog.parts:
         chapter: dict[str, Any] = {"file": f"book/parts/{part.id}"}
         nbs = [{"file": g[: -len(".ipynb")]} for g in part.guides]
@@ -78,8 +78,10 @@ def _verified_real(full: dict[str, Any]) -> bool:
 
 
 def _paper_vs_ours(full: dict[str, Any] | None) -> str:
-    if not full or full.get("on_fixture"):
+    if not full:
         return "full mode not run yet"
+    if full.get("on_fixture"):
+        return "full-mode code ran on a fixture only (no real data, nothing to compare)"
     out = []
     for c in full.get("claims", []):
         p = c.get("paper") or {}
@@ -179,6 +181,10 @@ def stage(root: Path | None = None, executed: bool = True) -> Path:
     for part in catalog.parts:
         (site / "book" / "parts" / f"{part.id}.md").write_text(part_page(part.id, root, catalog), encoding="utf-8")
     (site / "book" / "dashboard.md").write_text(dashboard_markdown(catalog), encoding="utf-8")
+    from .campaign import render_page  # the GPU-hours table, from papers.yaml
+
+    page = site / "book" / "running-the-collection.md"
+    page.write_text(render_page(page.read_text(encoding="utf-8"), catalog), encoding="utf-8")
     for nb in [p.notebook for p in catalog.implemented()] + catalog.guides():
         src = (root / "_build" / "executed" / nb) if executed else (root / nb)
         if not src.is_file():

@@ -1,4 +1,4 @@
-"""Command line: ``medrepro list | run ID [--mode] | run --all | seeds ID | dashboard | toc | book | bench``."""
+"""Command line: ``medrepro list | run ID [--mode] | run --all | seeds ID | dashboard | toc | book | bench | campaign``."""
 from __future__ import annotations
 
 import argparse
@@ -173,6 +173,66 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if ok or not args.strict else 1
 
 
+def cmd_campaign(args: argparse.Namespace) -> int:
+    """``medrepro campaign [run] | status | collect | estimate``: full-mode campaigns (see medrepro.campaign)."""
+    from . import campaign as cp
+    from .papers import load
+
+    folder = Path(args.dir).expanduser() if args.dir else cp.default_folder()
+    if args.action == "estimate":
+        print(cp.estimate_table(load()))
+        return 0
+    if args.action in ("status", "collect"):
+        if not (folder / "jobs").is_dir():
+            print(f"medrepro campaign {args.action}: no campaign in {folder} (give its folder with --dir)")
+            return 2
+        camp = cp.Campaign(folder)
+        if args.action == "status":
+            statuses = camp.status()
+            print(camp.status_text(statuses))
+            return 1 if any(s.state == "failed" for s in statuses) else 0
+        out = camp.collect(include_fixtures=args.include_fixtures,
+                           dashboard=Path(args.output) if args.output else None)
+        print(f"collected {len(out['collected'])} record(s) into {out['results']}: {', '.join(out['collected']) or '-'}")
+        if out["fixtures"]:
+            print(f"left out (ran on a fixture, not real data; --include-fixtures to collect): {', '.join(out['fixtures'])}")
+        for paper, state in out["not_done"]:
+            print(f"{paper}: {state}, no complete record")
+        print(f"dashboard regenerated: {out['dashboard']}")
+        return 0
+    _root()
+    try:
+        papers = cp.select(load(), args.papers or (), args.part, args.all)
+        opts = cp.Options(
+            executor=args.executor, data_dirs=cp.parse_data(args.data or ()), yes=args.yes, prefetch=args.prefetch,
+            budget_s=args.budget, cell_timeout_s=args.timeout, force=args.force,
+            skip_unavailable=args.skip_unavailable, poll_s=args.poll, time=args.time, gpus_per_job=args.gpus_per_job,
+            mem_gb=cp.parse_mem(args.mem) if args.mem else None, cpus=args.cpus, partition=args.partition,
+            account=args.account, qos=args.qos, gpu_types=cp.parse_gpu_types(args.gpu_types) if args.gpu_types else {},
+            setup=list(args.setup or ()), max_parallel=args.max_parallel,
+            gpus=None if args.gpus is None else [g for g in args.gpus.split(",") if g.strip()] or ["cpu"])
+        if args.data_cache:
+            opts.data_cache = Path(args.data_cache).expanduser().resolve()
+        for ds, path in opts.data_dirs.items():
+            if not path.is_dir():
+                print(f"medrepro campaign: --data {ds}={path}: no such folder (it is read only; medrepro never creates it)")
+                return 2
+        if args.time:
+            cp.parse_time(args.time)
+        return cp.Campaign(folder).run(papers, opts, wait=not args.no_wait)
+    except cp.CampaignError as exc:
+        print(f"medrepro campaign: {exc}")
+        return 2
+    except Exception as exc:
+        from .data.manifest import LockedError
+
+        if isinstance(exc, LockedError):
+            print(f"medrepro campaign: {exc} — another `medrepro campaign` drives {folder}; "
+                  "follow it with `medrepro campaign status`")
+            return 2
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medrepro", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,6 +272,49 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="smoke wall time and memory per notebook, against the budget")
     p.add_argument("--strict", action="store_true", help="exit 1 when over budget")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("campaign", help="full mode for many notebooks on SLURM (submitit) or the local GPUs; "
+                       "`campaign status`, `campaign collect`, `campaign estimate`",
+                       description="Run notebooks in full mode as jobs: `medrepro campaign --all --executor slurm`; "
+                       "`medrepro campaign status`; `medrepro campaign collect`. See book/running-the-collection.md.")
+    p.add_argument("action", nargs="?", default="run", choices=["run", "status", "collect", "estimate"],
+                   help="run (default): plan, submit and follow the jobs; status: queued/running/done/failed; "
+                   "collect: records into results/full/ and the dashboard; estimate: GPU-hours per part")
+    p.add_argument("--mode", choices=["full"], default="full", help="campaigns run full mode")
+    p.add_argument("--papers", nargs="+", metavar="ID", help="paper ids")
+    p.add_argument("--part", help="every notebook of one part (ecg, seg, ...)")
+    p.add_argument("--all", action="store_true", help="every notebook")
+    p.add_argument("--executor", choices=["local", "slurm"], default="local",
+                   help="local: one notebook per visible GPU (one at a time without a GPU); slurm: one job per "
+                   "notebook through submitit (job arrays), needs the `cluster` extra")
+    p.add_argument("--dir", help="the campaign folder (default: campaigns/full in the checkout)")
+    p.add_argument("--data", action="append", metavar="DATASET=PATH",
+                   help="a dataset's folder, read only (gated data), e.g. --data acdc=/datasets/ACDC; repeatable")
+    p.add_argument("--data-cache", help="the shared download cache the jobs read and fill (MEDREPRO_DATA; "
+                   "default $MEDREPRO_DATA or ~/.cache/medrepro)")
+    p.add_argument("--yes", action="store_true", help="confirm downloads over 1 GB or of unknown size")
+    p.add_argument("--prefetch", action="store_true", help="download the open datasets here before submitting")
+    p.add_argument("--budget", type=float, help="training budget in seconds passed to every notebook (BUDGET_S)")
+    p.add_argument("--timeout", type=int, default=6 * 3600, help="per-cell timeout in seconds (catches hangs)")
+    p.add_argument("--force", action="store_true", help="run notebooks whose record is up to date")
+    p.add_argument("--skip-unavailable", action="store_true",
+                   help="run the others when some notebooks' data are missing (default: submit nothing)")
+    p.add_argument("--no-wait", action="store_true", help="slurm: submit and return (run again to retry failures)")
+    p.add_argument("--poll", type=float, default=30.0, help="seconds between two looks at the jobs")
+    p.add_argument("--partition", help="slurm partition")
+    p.add_argument("--time", help="slurm time limit for every job (minutes or HH:MM:SS; default from papers.yaml)")
+    p.add_argument("--gpus-per-job", type=int, default=1)
+    p.add_argument("--mem", help="host memory per job (e.g. 64G; default 32G)")
+    p.add_argument("--cpus", type=int, default=8, help="CPU cores per job")
+    p.add_argument("--account", help="slurm account")
+    p.add_argument("--qos", help="slurm quality of service")
+    p.add_argument("--gpu-types", help="GPU memory in GB = slurm feature, e.g. 16=v100,40=a100_40g,80=a100_80g: each job "
+                   "asks (--constraint) for the GPUs large enough for its paper (papers.yaml)")
+    p.add_argument("--setup", action="append", help="a shell line run before each slurm job (module load ...)")
+    p.add_argument("--max-parallel", type=int, help="slurm: jobs of one array running at once")
+    p.add_argument("--gpus", help="local: the GPUs to use, e.g. 0,1 (default: every visible GPU; 'cpu': none)")
+    p.add_argument("--include-fixtures", action="store_true", help="collect: also records of runs on fixtures")
+    p.add_argument("-o", "--output", help="collect: where to write the dashboard (default <campaign>/dashboard.md)")
+    p.set_defaults(func=cmd_campaign)
     args = parser.parse_args(argv)
     if args.command in ("run", "seeds") and not args.all and not args.ids:
         parser.error(f"{args.command} needs paper ids or --all")

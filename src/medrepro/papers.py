@@ -41,6 +41,10 @@ class Paper:
     code: str | None = None
     datasets: tuple[str, ...] = ()
     verified: bool = False
+    #: full mode: GPU memory the notebook needs (GB) and how long it runs on one GPU (minutes), including the
+    #: download of its data — estimates that `medrepro campaign` turns into cluster resources; None: not given
+    gpu_memory_gb: float | None = None
+    full_minutes: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -128,15 +132,21 @@ def parse(text: str, source: str = "papers.yaml") -> Catalog:
             raise CatalogError(f"{where}: a planned paper must not list a notebook (a notebook means it is implemented)")
         if nb and nb != f"notebooks/{e['part']}/{e['id']}.ipynb":
             raise CatalogError(f"{where}: notebook must be notebooks/{e['part']}/{e['id']}.ipynb, got {nb}")
+        for key, kind in (("gpu_memory_gb", (int, float)), ("full_minutes", int)):
+            value = e.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kind) or value <= 0):
+                raise CatalogError(f"{where}: {key} must be a positive number, got {value!r}")
         seen_ids.add(e["id"])
         seen_n.add(e["n"])
         known = {"n", "id", "part", "title", "status", "notebook", "authors", "year", "venue", "arxiv", "code",
-                 "datasets", "verified"}
+                 "datasets", "verified", "gpu_memory_gb", "full_minutes"}
         papers.append(Paper(
             n=int(e["n"]), id=e["id"], part=e["part"], title=e["title"], status=e["status"], notebook=nb,
             authors=tuple(e.get("authors") or ()), year=e.get("year"), venue=e.get("venue"),
             arxiv=str(e["arxiv"]) if e.get("arxiv") else None, code=e.get("code"),
             datasets=tuple(e.get("datasets") or ()), verified=bool(e.get("verified", False)),
+            gpu_memory_gb=float(e["gpu_memory_gb"]) if e.get("gpu_memory_gb") is not None else None,
+            full_minutes=e.get("full_minutes"),
             extra={k: v for k, v in e.items() if k not in known},
         ))
     return Catalog(parts=parts, papers=tuple(papers))

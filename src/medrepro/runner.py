@@ -55,12 +55,16 @@ def is_fresh(notebook: Path, mode: str = "smoke", root: Path | None = None, *, n
 
 def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Path | None = None,
             parameters: dict[str, Any] | None = None, timeout: int = 600, keep: bool = True,
-            env: dict[str, str] | None = None) -> dict[str, Any]:
+            env: dict[str, str] | None = None, stream_output: bool = False) -> dict[str, Any]:
     """Run one notebook with papermill in its own folder and return timing facts.
 
     The wall time includes kernel start. The paper's record (written by the notebook) gets ``wall_s``
     added. Raises papermill's ``PapermillExecutionError`` when a cell fails (e.g. a failed ``R`` claim).
+    ``stream_output``: also write what the cells print to this process's stdout and stderr as they run
+    (a campaign job's log then shows how far a notebook got).
     """
+    import sys
+
     import nbformat
     import papermill as pm
 
@@ -76,12 +80,15 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
     for k, v in env.items():
         old_env[k] = os.environ.get(k)
         os.environ[k] = v
+    rec_path = results_dir(mode) / f"{notebook.stem}.json"  # where the kernel writes it (env may move it)
     start = time.perf_counter()
     ok = False
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=params, cwd=str(notebook.parent),
                             kernel_name="python3", progress_bar=False, execution_timeout=timeout,
-                            log_output=False, request_save_on_cell_execute=False)
+                            log_output=False, request_save_on_cell_execute=False,
+                            stdout_file=sys.stdout if stream_output else None,
+                            stderr_file=sys.stderr if stream_output else None)
         ok = True
     finally:
         wall = time.perf_counter() - start
@@ -99,7 +106,6 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
                 os.replace(tmp, out)
             else:
                 tmp.unlink()
-    rec_path = results_dir(mode) / f"{notebook.stem}.json"
     record = None
     if rec_path.is_file():
         record = json.loads(rec_path.read_text())

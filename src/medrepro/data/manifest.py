@@ -39,14 +39,19 @@ One YAML file per dataset in ``data_manifests/``::
   or of unknown size, asks for confirmation (``yes=True``, ``MEDREPRO_YES=1`` or ``medrepro run --yes``).
 * Gated data (manual, registration, credentialed, private): prints the manual steps and the expected layout,
   then raises :class:`DataAccessError`.
+* Several processes may share one cache (the jobs of a campaign on one ``MEDREPRO_DATA``): the fetch and the
+  extraction of a dataset run under an exclusive file lock (``<cache>/.<id>.lock``); a process that finds the
+  lock taken waits, then uses what the first one verified.
 
 :func:`provenance` says what a root is: publisher-verified download, integrity-verified download, fixture, or an
 unverified user folder — for the reproduction record of a full run.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
@@ -58,7 +63,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -681,6 +686,116 @@ def located() -> list[dict[str, Any]]:
     return [copy.deepcopy(rec) for rec in _SEEN.values()]
 
 
+# ------------------------------------------------------------------------------------------- locks
+#: errno values of a file system without locks (NFS without lockd, Lustre mounted without ``flock``)
+_NO_LOCKS = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL}
+
+
+class LockedError(RuntimeError):
+    """Another process holds a lock that the caller would not wait for."""
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str], what: str, *, wait: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created if missing) for the ``with`` block.
+
+    ``flock`` on POSIX (Linux NFS clients map it onto NFS byte-range locks, so it holds across the nodes of a
+    cluster), ``msvcrt.locking`` on Windows. When the lock is taken, one line says so (naming ``what`` and the
+    lock file) and the call waits — or, with ``wait=False``, raises :class:`LockedError`. A file system that
+    supports no locks gets a warning and no lock.
+    """
+    path = Path(path)
+    fh = open(path, "a+b")
+    locked = False
+    try:
+        try:
+            locked = _lock(fh, blocking=False)
+            if not locked and not wait:
+                raise LockedError(f"{what}: another process holds {path}")
+            if not locked:
+                print(f"{what}: another process holds {path}; waiting for it to finish ...", flush=True)
+                locked = _lock(fh, blocking=True)
+        except OSError as exc:
+            if exc.errno not in _NO_LOCKS:
+                raise
+            print(f"WARNING: {what}: the file system of {path} supports no file locks ({exc}); concurrent "
+                  "downloads of this dataset into this folder are not protected — fetch it once before starting "
+                  "parallel jobs (`medrepro campaign --prefetch`)", file=sys.stderr, flush=True)
+        yield
+    finally:
+        if locked:
+            _unlock(fh)
+        fh.close()
+
+
+def _lock(fh: Any, blocking: bool) -> bool:
+    """Take the lock on the open file ``fh``; False when ``blocking`` is False and another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+        import time
+
+        while True:
+            try:
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+                return True
+            except OSError:
+                if not blocking:
+                    return False
+                time.sleep(0.5)
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _unlock(fh: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+        return
+    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def lock_path(base: Path, dataset_id: str) -> Path:
+    """The lock file that guards the download of ``dataset_id`` into ``base/<id>/``."""
+    return Path(base) / f".{dataset_id}.lock"
+
+
+def present(dataset_id: str, data_dir: str | os.PathLike[str] | None = None, *,
+            download_dir: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """The provenance :func:`locate` would record for a dataset that is already there, else None.
+
+    Nothing is downloaded, printed, written or remembered: a campaign asks this before it submits any job.
+    ``data_dir``: a complete folder the user gives (read as it is). Otherwise the download cache (or
+    ``download_dir``): a download medrepro verified, or a complete folder put there by hand. None when the
+    dataset would have to be downloaded, or is missing or incomplete.
+    """
+    m = load(dataset_id)
+    if data_dir is not None:
+        d = Path(data_dir).expanduser()
+        found = _complete(m, d) if d.is_dir() else None
+        return _user_folder_record(m, found, d) if found is not None else None
+    base = Path(download_dir).expanduser() if download_dir is not None else data_cache()
+    folder = base / m.id
+    root = folder / (m.root or "data")
+    marker = _marker_for(root, m.id, m.version)
+    if marker is not None and root.is_dir() and not missing_layout(root, m.layout):
+        return marker
+    if folder.is_dir() and not _owned(folder):
+        found = _complete(m, folder)
+        if found is not None:
+            return _user_folder_record(m, found, folder)
+    return None
+
+
 # ------------------------------------------------------------------------------------------- locate
 def _candidates(m: Manifest, d: Path) -> list[Path]:
     return [d, d / m.root] if m.root else [d]
@@ -867,6 +982,24 @@ def locate(dataset_id: str, data_dir: str | os.PathLike[str] | None = None, *, d
     base = _download_base(download_dir)
     folder = base / m.id
     root = folder / (m.root or "data")
+    marker = _marker_for(root, m.id, m.version)
+    if marker is not None and root.is_dir() and not missing_layout(root, m.layout):
+        _remember(root, marker)
+        return root
+    if m.access != "open" or not download_ok or (
+            folder.is_dir() and not _owned(folder) and (_complete(m, folder) is not None or any(folder.iterdir()))):
+        # nothing will be downloaded: gated data, downloads off, or a folder medrepro did not create (read as it
+        # is, or refused) — no lock, and nothing written next to the folder
+        return _locate_cached(m, folder, root, download_ok, yes, progress)
+    # another process (a job of the same campaign) may be fetching the same dataset into the same cache:
+    # one fetches and extracts under the lock, the others wait and then find its verified copy
+    with file_lock(lock_path(base, m.id), f"{m.id}: downloading into {folder}"):
+        return _locate_cached(m, folder, root, download_ok, yes, progress)
+
+
+def _locate_cached(m: Manifest, folder: Path, root: Path, download_ok: bool, yes: bool | None,
+                   progress: bool) -> Path:
+    """:func:`locate` in the download cache, after the fast path (run under the dataset's lock for open data)."""
     marker = _marker_for(root, m.id, m.version)
     if marker is not None and root.is_dir() and not missing_layout(root, m.layout):
         _remember(root, marker)

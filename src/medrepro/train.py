@@ -5,8 +5,9 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -207,3 +208,27 @@ def linear_probe(train_x, train_y, test_x, *, multilabel: bool = False, c: float
             continue
         out[:, j] = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(xtr, col).predict_proba(xte)[:, 1]
     return out
+
+
+def loss_plateau(losses: Sequence[float], frac: float = 0.2, relative: bool = True) -> float:
+    """Change of the mean loss over the last ``frac`` of a run against the ``frac`` before it.
+
+    ``|mean(last) − mean(previous)|``, divided by ``|mean(previous)|`` when ``relative`` (use the absolute
+    change, in the loss's units, for a loss that approaches 0, where a relative change says nothing): a small
+    value says the loss has flattened, the evidence a ``V`` claim needs that compared arms were trained enough
+    to differ by method, not by budget.
+    ``losses`` is the logged curve in step order (e.g. ``FitResult.losses``); it needs at least
+    ``2 / frac`` entries so that each window holds one.
+    """
+    v = np.asarray(losses, dtype=float)
+    if v.ndim != 1 or not np.all(np.isfinite(v)):
+        raise ValueError(f"loss_plateau needs a 1-D curve of finite losses, got shape {v.shape}")
+    if not 0 < frac <= 0.5:
+        raise ValueError(f"frac must lie in (0, 0.5], got {frac}")
+    w = int(len(v) * frac)
+    if w < 1:
+        raise ValueError(f"loss_plateau: {len(v)} logged losses are too few for windows of {frac:.0%}")
+    last, prev = v[len(v) - w:].mean(), v[len(v) - 2 * w: len(v) - w].mean()
+    if not relative or prev == 0:
+        return float(abs(last - prev))
+    return float(abs(last - prev) / abs(prev))

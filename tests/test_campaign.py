@@ -260,6 +260,97 @@ def test_two_concurrent_fetches_of_one_manifest_into_one_cache_give_one_verified
     assert not leftovers and sorted(p.name for p in cache.iterdir()) == [".toyset.lock", "toyset"]
 
 
+# ------------------------------------------------------------------------------------------- retries
+class FakeScheduler:
+    """Stands in for SLURM: every attempt below ``succeed_at`` ends in TIMEOUT before writing anything."""
+
+    def __init__(self, succeed_at: int):
+        self.succeed_at = succeed_at
+        self.submitted: list[tuple[str, int, int]] = []
+
+    def submit(self, items):
+        for job_dir, attempt, res in items:
+            a = cp.attempt_dir(job_dir, attempt)
+            a.mkdir(parents=True)
+            (a / "log.txt").write_text(f"attempt {attempt} of {job_dir.name}\nsrun: error: *** JOB CANCELLED DUE TO TIME LIMIT ***\n")
+            cp._write_json(a / "submitted.json", {"executor": "fake", "job_id": f"10{attempt}", "logs": [str(a / "log.txt")]})
+            self.submitted.append((job_dir.name, attempt, res.timeout_min))
+
+    def poll(self):
+        for name, attempt, _ in self.submitted:
+            if attempt >= self.succeed_at:
+                job_dir = self.folder / "jobs" / name
+                if not (job_dir / "record.json").exists():
+                    cp._write_json(job_dir / "record.json", {"paper": name, "mode": "full", "campaign": {"attempt": attempt}})
+
+    def probe(self, job_dir, attempt):
+        return (False, "SLURM state TIMEOUT") if attempt < self.succeed_at else (True, "RUNNING")
+
+    def shutdown(self):
+        pass
+
+
+@pytest.mark.parametrize("succeed_at", [2, 3])
+def test_a_job_that_hits_its_time_limit_is_retried_once_with_twice_the_time(tmp_path, succeed_at):
+    camp = cp.Campaign(tmp_path / "campaign")
+    opts = cp.Options(data_cache=tmp_path / "cache", poll_s=0)
+    paper = CATALOG.by_id("merl")
+    job_dir = camp.folder / "jobs" / paper.id
+    res = cp.resources(paper, opts)
+    camp._write_job(paper, job_dir, opts, res, ROOT)
+    fake = FakeScheduler(succeed_at)
+    fake.folder = camp.folder
+    fake.submit([(job_dir, 1, res)])
+    out = io.StringIO()
+    rc = camp._follow({paper.id: job_dir}, fake, opts, lambda *a: print(*a, file=out))
+    assert fake.submitted == [("merl", 1, 60), ("merl", 2, 120)]  # one retry, with twice the time; never a third
+    assert json.loads((job_dir / "job.json").read_text())["resources"]["timeout_min"] == 120
+    assert "ended before it started (SLURM state TIMEOUT)" in json.loads(
+        (job_dir / "attempt-1" / "finished.json").read_text())["error"]
+    if succeed_at == 2:
+        assert rc == 0 and cp.job_status(job_dir).state == "done"
+    else:
+        assert rc == 1 and cp.job_status(job_dir).state == "failed"
+        assert "merl: FAILED after 2 attempt(s)" in out.getvalue() and "JOB CANCELLED DUE TO TIME LIMIT" in out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------- the local pool
+def test_local_pool_gives_each_job_one_gpu_and_runs_one_per_gpu(tmp_path):
+    """Five jobs on two GPUs: never more than two at once, each sees exactly one device, the two at once differ."""
+    fake_job = ("import json, os, sys, time; from pathlib import Path; a = Path(sys.argv[1]) / f'attempt-{sys.argv[2]}'; "
+                "t0 = time.time(); time.sleep(0.6); "
+                "(a / 'seen.json').write_text(json.dumps({'gpu': os.environ['CUDA_VISIBLE_DEVICES'], 't0': t0, "
+                "'t1': time.time()}))")
+    pool = cp.LocalPool(["0", "1"], ROOT)
+    pool.command = [sys.executable, "-c", fake_job]
+    jobs = [tmp_path / f"p{i}" for i in range(5)]
+    res = cp.Resources(timeout_min=1, gpus=1, mem_gb=1, cpus=1)
+    pool.submit([(j, 1, res) for j in jobs])
+    assert len(pool.busy) == 2 and len(pool.queue) == 3
+    deadline = time.time() + 60
+    while (pool.busy or pool.queue) and time.time() < deadline:
+        pool.poll()
+        time.sleep(0.05)
+    seen = [json.loads((j / "attempt-1" / "seen.json").read_text()) for j in jobs]
+    assert {s["gpu"] for s in seen} == {"0", "1"}
+    for s in seen:  # two jobs never share a GPU at the same time, and never more than two run at once
+        overlapping = [o for o in seen if o is not s and o["t0"] < s["t1"] and s["t0"] < o["t1"]]
+        assert all(o["gpu"] != s["gpu"] for o in overlapping)
+        assert sum(o["t0"] <= s["t0"] < o["t1"] for o in seen) <= 2
+    assert all(pool.probe(j, 1) == (False, "exit code 0") for j in jobs)
+    cpu = cp.LocalPool([], ROOT)
+    assert cpu.slots == [None]  # no GPU: one job at a time, and it sees none
+
+
+def test_local_gpus_follow_the_flag_and_cuda_visible_devices(monkeypatch):
+    assert cp.local_gpus("cpu") == []
+    assert [g for g, _ in cp.local_gpus("2,3")] == ["2", "3"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,0")
+    assert [g for g, _ in cp.local_gpus()] == ["1", "0"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert cp.local_gpus() == []
+
+
 # ------------------------------------------------------------------------------------------- killed jobs
 def _toy_notebook(path: Path, paper: str, hang_always: bool) -> None:
     """A notebook that stages a complete-looking record, then hangs (on its first attempt, or always)."""
@@ -342,7 +433,7 @@ def test_a_killed_job_is_detected_retried_and_leaves_no_complete_looking_record(
 
 
 # ------------------------------------------------------------------------------------------- notebooks on submitit
-FIXTURE_PAPERS = ("merl", "monai-generative", "ehr-concept-hf")  # three of the cheapest full runs on a fixture
+FIXTURE_PAPERS = ("merl", "monai-generative", "multiscale-guided-attention")  # cheap full runs on a fixture (45-55 s each, loaded CPU)
 
 
 @pytest.mark.notebook
@@ -370,8 +461,9 @@ def test_submitit_runs_three_notebooks_in_full_mode_on_fixtures_and_collect_fill
         assert rec["on_fixture"] is True and rec["source_hash"] and rec["provenance"][0]["source"] == "fixture"
     assert [s.state for s in camp.status()] == ["done"] * 3
     # a fixture record is not real data: left out unless asked for
-    assert camp.collect()["fixtures"] == sorted(FIXTURE_PAPERS) and not (results / "full").exists() or not any(
-        (results / "full").iterdir())
+    left_out = camp.collect()
+    assert left_out["fixtures"] == sorted(FIXTURE_PAPERS) and left_out["collected"] == []
+    assert not any((results / "full").iterdir())
     got = camp.collect(include_fixtures=True)
     assert sorted(got["collected"]) == sorted(FIXTURE_PAPERS)
     dashboard = Path(got["dashboard"]).read_text(encoding="utf-8")

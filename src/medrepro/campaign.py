@@ -628,6 +628,8 @@ class LocalPool:
         self.queue: deque[tuple[Path, int]] = deque()
         self.ended: dict[tuple[str, int], str] = {}
         self.root = root
+        #: the job process, given ``<job_dir> <attempt>``
+        self.command: list[str] = [sys.executable, "-u", "-m", "medrepro.campaign"]
 
     def submit(self, items: Sequence[tuple[Path, int, Resources]]) -> None:
         for job_dir, attempt, _res in items:
@@ -654,7 +656,7 @@ class LocalPool:
             a = attempt_dir(job_dir, attempt)
             env = {**os.environ, "CUDA_VISIBLE_DEVICES": slot if slot is not None else ""}
             with open(a / "log.txt", "ab") as log:
-                proc = subprocess.Popen([sys.executable, "-u", "-m", "medrepro.campaign", str(job_dir), str(attempt)],
+                proc = subprocess.Popen([*self.command, str(job_dir), str(attempt)],
                                         cwd=str(self.root), env=env, stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
             sub = _read_json(a / "submitted.json") or {}
@@ -948,8 +950,11 @@ class Campaign:
                 if what == "new" and job_dir.exists():
                     self._archive(job_dir)
                 res = resources(paper, opts)
-                self._write_job(paper, job_dir, opts, res, root)
                 attempt = (attempts(job_dir)[-1] + 1) if what == "retry" and attempts(job_dir) else 1
+                previous = _read_json(attempt_dir(job_dir, attempt - 1) / "finished.json") or {}
+                if what == "retry" and "TIMEOUT" in str(previous.get("error")) and not opts.time:
+                    res.timeout_min *= 2  # it hit its time limit: the retry gets twice the time
+                self._write_job(paper, job_dir, opts, res, root)
                 submit.append((job_dir, attempt, res))
             # 3. submit and follow
             try:
@@ -983,6 +988,10 @@ class Campaign:
                             f"(attempt {st.attempt + 1} of {opts.max_attempts})")
                         job = _read_json(job_dir / JOB_FILE) or {}
                         res = Resources(**job["resources"])
+                        if "TIMEOUT" in st.reason and not opts.time:  # the estimate was short: twice the time
+                            res.timeout_min *= 2
+                            _write_json(job_dir / JOB_FILE, {**job, "resources": asdict(res)})
+                            say(f"{pid}: it hit its time limit; the retry gets {res.timeout_min} min")
                         executor.submit([(job_dir, st.attempt + 1, res)])
                         busy = True
                         continue

@@ -47,3 +47,12 @@ def test_bad_input(root, tmp_path):
     rec = mitdb.read_record(root, mitdb.DS1[0])
     with pytest.raises(FormatError, match="V5"):
         rec.lead("V5")
+
+
+def test_subject_disjoint_split_drops_202():
+    # 201 (DS1) and 202 (DS2) are one subject: the inter-patient targets must not contain 202
+    assert mitdb.subject_of("202") == mitdb.subject_of("201") == "201" and mitdb.subject_of("100") == "100"
+    targets = mitdb.subject_disjoint(mitdb.DS1, mitdb.DS2)
+    assert "202" not in targets and len(targets) == len(mitdb.DS2) - 1
+    assert not {mitdb.subject_of(r) for r in targets} & {mitdb.subject_of(r) for r in mitdb.DS1}
+    assert mitdb.subject_disjoint(["100"], mitdb.DS2) == [r for r in mitdb.DS2 if r != "100"]

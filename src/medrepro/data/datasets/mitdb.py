@@ -42,6 +42,24 @@ DS1: tuple[str, ...] = ("101", "106", "108", "109", "112", "114", "115", "116", 
                         "203", "205", "207", "208", "209", "215", "220", "223", "230")
 DS2: tuple[str, ...] = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213",
                         "214", "219", "221", "222", "228", "231", "232", "233", "234")
+#: Records of one subject: 201 and 202 come from the same man (the database's directory, "48 records of 47
+#: subjects"), so de Chazal's DS1/DS2 split puts one subject on both sides.
+SAME_SUBJECT: dict[str, str] = {"202": "201"}
+
+
+def subject_of(record: str) -> str:
+    """The subject of an MIT-BIH record, named by its first record (``"202"`` → ``"201"``, others unchanged)."""
+    return SAME_SUBJECT.get(str(record), str(record))
+
+
+def subject_disjoint(train: Sequence[str], test: Sequence[str]) -> list[str]:
+    """``test`` without the records whose subject also has a record in ``train`` (202 when 201 trains).
+
+    The inter-patient protocol must never see one subject on both sides; de Chazal's DS2 holds 202, whose
+    subject is DS1's 201, so ``subject_disjoint(DS1, DS2)`` is DS2 less 202.
+    """
+    seen = {subject_of(r) for r in train}
+    return [r for r in test if subject_of(r) not in seen]
 #: AAMI EC57 beat classes and the MIT-BIH symbols that map to them.
 AAMI: dict[str, tuple[str, ...]] = {
     "N": ("N", "L", "R", "e", "j"), "S": ("A", "a", "J", "S"), "V": ("V", "E"), "F": ("F",), "Q": ("/", "f", "Q"),

@@ -43,7 +43,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -588,7 +587,7 @@ def probe_from_files(job_dir: Path, attempt: int) -> tuple[bool | None, str]:
         pid = sub.get("pid")
         if pid is None:  # still in the pool's queue: alive while the campaign process that queued it lives
             owner = sub.get("owner_pid")
-            alive = bool(owner) and _pid_alive(int(owner), "medrepro")
+            alive = bool(owner) and _pid_alive(int(owner), "")
             return alive, "" if alive else "the campaign process that queued it has ended"
         alive = _pid_alive(int(pid), "medrepro.campaign")
         return alive, "" if alive else f"process {pid} is gone"
@@ -889,7 +888,7 @@ class Campaign:
                         n_skipped += 1
                         continue
                 st = job_status(job_dir, probe_from_files) if (job_dir / JOB_FILE).is_file() else None
-                if st is not None and st.state in ("queued", "running") and not opts.force:
+                if st is not None and st.state in ("queued", "running"):  # --force does not restart a live job
                     say(f"{paper.id}: already {st.state} (attempt {st.attempt}, job {st.job_id}); following it")
                     todo.append((paper, job_dir, "follow"))
                     continue

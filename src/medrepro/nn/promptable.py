@@ -18,6 +18,12 @@ resolution. :class:`Block` has one hook, ``side``: a module applied to the MLP's
 the MLP, its output added to the residual stream — where adapter methods (e.g. SAM-Med2D) insert their
 adapters. The adapter itself belongs to the notebook of the paper that proposes it.
 
+The encoder blocks also take SAM's windowed attention and decomposed relative positions (both off by default),
+so that :func:`build_sam_vit_b` builds SAM ViT-B at SAM-Med2D's 256-pixel size and :func:`load_released_sam`
+loads a released SAM / SAM-Med2D checkpoint into it: the official parameter names are translated to this
+module's (``attn.qkv`` is split into ``q``, ``k``, ``v``; ``Adapter`` becomes ``side``), every shape is checked,
+and anything that does not match raises :class:`CheckpointMismatch` naming the keys.
+
 The prompt simulators at the end (:func:`boxes_from_masks`, :func:`sample_points`,
 :func:`random_error_clicks`, :func:`center_error_clicks`) produce the boxes and clicks that interactive
 training and evaluation protocols feed such a model.
@@ -25,7 +31,10 @@ training and evaluation protocols feed such a model.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+import os
+import pickle
+import re
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -81,37 +90,123 @@ class Attention(nn.Module):
         self.q, self.k, self.v = nn.Linear(dim, inner), nn.Linear(dim, inner), nn.Linear(dim, inner)
         self.out = nn.Linear(inner, dim)
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                bias: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Attention of queries ``q`` (B, N, C) over keys ``k`` and values ``v`` (B, M, C).
+
+        ``bias``, when given, maps the per-head queries (B, heads, N, C / heads) — before the 1/√d scaling —
+        to an additive term of the attention logits (B, heads, N, M), e.g. SAM's relative positions.
+        """
         def split(t: torch.Tensor) -> torch.Tensor:  # (B, N, C) → (B, heads, N, C / heads)
             b, n, c = t.shape
             return t.reshape(b, n, self.heads, c // self.heads).transpose(1, 2)
 
-        o = F.scaled_dot_product_attention(split(self.q(q)), split(self.k(k)), split(self.v(v)))
+        qh = split(self.q(q))
+        o = F.scaled_dot_product_attention(qh, split(self.k(k)), split(self.v(v)),
+                                           attn_mask=None if bias is None else bias(qh))
         b, h, n, c = o.shape
         return self.out(o.transpose(1, 2).reshape(b, n, h * c))
 
 
 # ------------------------------------------------------------------------------------ image encoder
+def window_partition(x: torch.Tensor, window: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """(B, H, W, C) tokens → (B · windows, window, window, C), zero-padded to multiples of ``window``.
+
+    Returns the windows and the padded size (Hp, Wp), as SAM's ViTDet-style encoder does.
+    """
+    b, h, w, c = x.shape
+    ph, pw = (-h) % window, (-w) % window
+    if ph or pw:
+        x = F.pad(x, (0, 0, 0, pw, 0, ph))
+    hp, wp = h + ph, w + pw
+    x = x.reshape(b, hp // window, window, wp // window, window, c).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(-1, window, window, c), (hp, wp)
+
+
+def window_unpartition(windows: torch.Tensor, window: int, padded: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
+    """Inverse of :func:`window_partition`: (B · windows, window, window, C) → (B, H, W, C), padding removed."""
+    (hp, wp), (h, w) = padded, size
+    b = windows.shape[0] // ((hp // window) * (wp // window))
+    x = windows.reshape(b, hp // window, wp // window, window, window, -1).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(b, hp, wp, -1)[:, :h, :w]
+
+
+def rel_pos_table(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor:
+    """(q_size, k_size, C) embeddings of the relative offsets between q and k positions along one axis.
+
+    ``rel_pos`` is (2·max(q_size, k_size) − 1, C), one row per offset (linearly interpolated when it has
+    another length, as SAM does for a checkpoint trained at another size).
+    """
+    n = 2 * max(q_size, k_size) - 1
+    if rel_pos.shape[0] != n:
+        rel_pos = F.interpolate(rel_pos.T[None], size=n, mode="linear")[0].T
+    q = torch.arange(q_size, device=rel_pos.device)[:, None] * max(k_size / q_size, 1.0)
+    k = torch.arange(k_size, device=rel_pos.device)[None, :] * max(q_size / k_size, 1.0)
+    return rel_pos[((q - k) + (k_size - 1) * max(q_size / k_size, 1.0)).long()]
+
+
+def decomposed_rel_pos(qh: torch.Tensor, rel_h: torch.Tensor, rel_w: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """SAM's decomposed relative-position term of the attention logits (MViTv2).
+
+    For a query at (i, j) and a key at (k, l): ``q · R_h[i − k] + q · R_w[j − l]``, with the unscaled per-head
+    query ``qh`` (B, heads, h·w, C). Returns (B, heads, h·w, h·w).
+    """
+    h, w = size
+    b, nh, _, c = qh.shape
+    r = qh.reshape(b, nh, h, w, c)
+    th = torch.einsum("bnhwc,hkc->bnhwk", r, rel_pos_table(h, h, rel_h))      # (B, heads, h, w, h)
+    tw = torch.einsum("bnhwc,wkc->bnhwk", r, rel_pos_table(w, w, rel_w))      # (B, heads, h, w, w)
+    return (th[..., :, None] + tw[..., None, :]).reshape(b, nh, h * w, h * w)
+
+
 class Block(nn.Module):
-    """A pre-norm ViT block on (B, H, W, C) tokens with global attention.
+    """A pre-norm ViT block on (B, H, W, C) tokens.
 
     ``x ← x + Attn(LN₁(x))``, then ``x ← x + MLP(LN₂(x)) [+ side(LN₂(x))]``. ``side`` is ``None`` by
     default; setting it to a module (e.g. an adapter) adds a parallel branch beside the MLP.
+
+    Args:
+        dim, heads, mlp_ratio: width, attention heads, MLP expansion.
+        window: 0 (default) for global attention; otherwise attention inside non-overlapping windows of
+            ``window`` × ``window`` tokens (the map zero-padded to a multiple), as SAM's encoder blocks.
+        rel_pos: ``None`` (default) for no relative positions; otherwise the side of the token grid the block
+            attends over (``window``, or the whole grid for a global block): SAM's decomposed relative
+            position tables ``rel_pos_h``, ``rel_pos_w`` of shape (2·rel_pos − 1, dim / heads), zero-initialised.
     """
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0) -> None:
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, window: int = 0,
+                 rel_pos: int | None = None) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(), nn.Linear(int(dim * mlp_ratio), dim))
         self.side: nn.Module | None = None
+        self.window = window
+        if rel_pos is not None:
+            self.rel_pos_h = nn.Parameter(torch.zeros(2 * rel_pos - 1, dim // heads))
+            self.rel_pos_w = nn.Parameter(torch.zeros(2 * rel_pos - 1, dim // heads))
+        else:
+            self.rel_pos_h = self.rel_pos_w = None
+
+    def _attend(self, n: torch.Tensor) -> torch.Tensor:
+        """Self-attention over a (B, h, w, C) map (global, or per window), with relative positions if any."""
+        b, h, w, c = n.shape
+        bias = None
+        if self.rel_pos_h is not None:
+            bias = lambda qh: decomposed_rel_pos(qh, self.rel_pos_h, self.rel_pos_w, (h, w))   # noqa: E731
+        t = n.reshape(b, h * w, c)
+        return self.attn(t, t, t, bias=bias).reshape(b, h, w, c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, h, w, c = x.shape
-        t = x.reshape(b, h * w, c)
-        n = self.norm1(t)
-        t = t + self.attn(n, n, n)
+        n = self.norm1(x)
+        if self.window:
+            windows, padded = window_partition(n, self.window)
+            a = window_unpartition(self._attend(windows), self.window, padded, (h, w))
+        else:
+            a = self._attend(n)
+        t = (x + a).reshape(b, h * w, c)
         n = self.norm2(t)
         out = t + self.mlp(n)
         if self.side is not None:
@@ -123,10 +218,14 @@ class ImageEncoder(nn.Module):
     """SAM's image encoder in miniature: patch embedding, absolute positions, ViT blocks, a conv neck.
 
     Input (B, in_chans, img_size, img_size) → embedding (B, out_dim, img_size / patch, img_size / patch).
+    ``window``, ``global_blocks`` and ``rel_pos`` give SAM's ViT its windowed attention (every block not in
+    ``global_blocks`` attends within windows of ``window`` tokens) and relative positions (see :class:`Block`);
+    by default every block attends globally without relative positions.
     """
 
     def __init__(self, img_size: int = 48, patch: int = 4, in_chans: int = 1, dim: int = 48, depth: int = 3,
-                 heads: int = 3, out_dim: int = 32, mlp_ratio: float = 4.0, stem: int = 0) -> None:
+                 heads: int = 3, out_dim: int = 32, mlp_ratio: float = 4.0, stem: int = 0, window: int = 0,
+                 global_blocks: Sequence[int] = (), rel_pos: bool = False) -> None:
         super().__init__()
         if img_size % patch:
             raise ValueError(f"img_size {img_size} must be a multiple of the patch size {patch}")
@@ -137,7 +236,9 @@ class ImageEncoder(nn.Module):
         self.patch_embed = nn.Conv2d(stem or in_chans, dim, kernel_size=patch, stride=patch)
         self.pos_embed = nn.Parameter(torch.zeros(1, self.grid, self.grid, dim))
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
-        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio) for _ in range(depth))
+        wins = [0 if (window == 0 or i in global_blocks) else window for i in range(depth)]
+        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, window=wn, rel_pos=(wn or self.grid) if rel_pos else None)
+                                    for wn in wins)
         self.neck = nn.Sequential(nn.Conv2d(dim, out_dim, 1, bias=False), LayerNorm2d(out_dim),
                                   nn.Conv2d(out_dim, out_dim, 3, padding=1, bias=False), LayerNorm2d(out_dim))
 
@@ -269,7 +370,7 @@ class MaskDecoder(nn.Module):
     """
 
     def __init__(self, dim: int = 32, heads: int = 2, depth: int = 2, mlp_dim: int = 64,
-                 num_multimask: int = 3) -> None:
+                 num_multimask: int = 3, iou_hidden: int | None = None) -> None:
         super().__init__()
         self.num_mask_tokens = num_multimask + 1
         self.iou_token = nn.Embedding(1, dim)
@@ -280,7 +381,7 @@ class MaskDecoder(nn.Module):
         self.upscale = nn.Sequential(nn.ConvTranspose2d(dim, dim // 4, 2, stride=2), LayerNorm2d(dim // 4), nn.GELU(),
                                      nn.ConvTranspose2d(dim // 4, dim // 8, 2, stride=2), nn.GELU())
         self.hyper = nn.ModuleList(MLP(dim, dim, dim // 8, 3) for _ in range(self.num_mask_tokens))
-        self.iou_head = MLP(dim, 2 * dim, self.num_mask_tokens, 3)
+        self.iou_head = MLP(dim, iou_hidden or 2 * dim, self.num_mask_tokens, 3)   # SAM: 256 hidden
 
     def forward(self, image_embedding: torch.Tensor, image_pe: torch.Tensor, sparse: torch.Tensor,
                 dense: torch.Tensor, multimask: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -342,19 +443,187 @@ class PromptableSegmenter(nn.Module):
 
 def build_tiny_sam(img_size: int = 48, patch: int = 4, in_chans: int = 1, dim: int = 48, depth: int = 3,
                    heads: int = 3, prompt_dim: int = 32, decoder_heads: int = 2, decoder_depth: int = 2,
-                   stem: int = 0, seed: int | None = None) -> PromptableSegmenter:
+                   stem: int = 0, seed: int | None = None, *, window: int = 0, global_blocks: Sequence[int] = (),
+                   rel_pos: bool = False, decoder_mlp: int | None = None,
+                   iou_hidden: int | None = None) -> PromptableSegmenter:
     """A SAM-shaped model small enough for a CPU (about 0.1 M parameters with the defaults).
 
-    SAM ViT-B for comparison: 1024 px input, patch 16, width 768, depth 12, prompt width 256.
-    ``seed`` makes the initial weights (and the random positional-encoding matrix) reproducible.
+    SAM ViT-B for comparison: 1024 px input (SAM-Med2D: 256), patch 16, width 768, depth 12, prompt width 256
+    (:func:`build_sam_vit_b`). ``seed`` makes the initial weights (and the random positional-encoding matrix)
+    reproducible. The keyword-only options give SAM's windowed attention and relative positions
+    (:class:`ImageEncoder`), the decoder MLP width (default 2 × ``prompt_dim``) and the IoU head's hidden width.
     """
     if seed is not None:
         torch.manual_seed(seed)
     grid = img_size // patch
     return PromptableSegmenter(
-        ImageEncoder(img_size, patch, in_chans, dim, depth, heads, prompt_dim, stem=stem),
+        ImageEncoder(img_size, patch, in_chans, dim, depth, heads, prompt_dim, stem=stem, window=window,
+                     global_blocks=global_blocks, rel_pos=rel_pos),
         PromptEncoder(prompt_dim, grid, img_size, mask_chans=16),
-        MaskDecoder(prompt_dim, decoder_heads, decoder_depth, mlp_dim=2 * prompt_dim))
+        MaskDecoder(prompt_dim, decoder_heads, decoder_depth, mlp_dim=decoder_mlp or 2 * prompt_dim,
+                    iou_hidden=iou_hidden))
+
+
+#: SAM ViT-B as SAM-Med2D builds it (``build_sam_vit_b`` with ``--image_size 256``): patch 16, width 768, 12 blocks of
+#: 12 heads, windows of 14 tokens except the global blocks 2, 5, 8, 11, relative positions, prompt width 256,
+#: decoder: 8 heads, 2 two-way layers, MLP 2048, IoU head hidden width 256; RGB input normalised by SAM's
+#: pixel mean and standard deviation (:func:`sam_normalise`).
+SAM_VIT_B = dict(patch=16, in_chans=3, dim=768, depth=12, heads=12, prompt_dim=256, decoder_heads=8, decoder_depth=2,
+                 window=14, global_blocks=(2, 5, 8, 11), rel_pos=True, decoder_mlp=2048, iou_hidden=256)
+SAM_PIXEL_MEAN = (123.675, 116.28, 103.53)
+SAM_PIXEL_STD = (58.395, 57.12, 57.375)
+
+
+def build_sam_vit_b(img_size: int = 256, seed: int | None = None) -> PromptableSegmenter:
+    """SAM ViT-B in this module's classes (:data:`SAM_VIT_B`), at SAM-Med2D's 256 × 256 input by default.
+
+    About 90 M parameters: build it on a GPU, or on the ``meta`` device to count. Load released weights with
+    :func:`load_released_sam` (attach adapters to ``image_encoder.blocks[i].side`` first for SAM-Med2D's).
+    """
+    return build_tiny_sam(img_size=img_size, seed=seed, **SAM_VIT_B)
+
+
+def sam_normalise(images: torch.Tensor) -> torch.Tensor:
+    """Grey images (B, 1, H, W) → SAM's input: each image min–max scaled to 0–255 (as an 8-bit PNG would be),
+    repeated to RGB, minus SAM's pixel mean, divided by its standard deviation (B, 3, H, W)."""
+    x = images.float()
+    lo = x.amin((-2, -1), keepdim=True)
+    hi = x.amax((-2, -1), keepdim=True)
+    x = 255 * (x - lo) / (hi - lo).clamp_min(1e-8)
+    mean = torch.tensor(SAM_PIXEL_MEAN, device=x.device)[:, None, None]
+    std = torch.tensor(SAM_PIXEL_STD, device=x.device)[:, None, None]
+    return (x.expand(-1, 3, -1, -1) - mean) / std
+
+
+# ----------------------------------------------------------------------------- released checkpoints
+class CheckpointMismatch(ValueError):
+    """A released checkpoint does not fit the model it is loaded into; the message lists what differs."""
+
+
+#: Official (segment_anything / SAM-Med2D) parameter-name patterns → this module's names. ``{i}``-style groups
+#: are carried over. Checked in order; the first that matches wins.
+_RENAMES: tuple[tuple[str, str], ...] = (
+    (r"image_encoder\.patch_embed\.proj\.(weight|bias)$", r"image_encoder.patch_embed.\1"),
+    (r"image_encoder\.blocks\.(\d+)\.attn\.proj\.(weight|bias)$", r"image_encoder.blocks.\1.attn.out.\2"),
+    (r"image_encoder\.blocks\.(\d+)\.attn\.(rel_pos_[hw])$", r"image_encoder.blocks.\1.\2"),
+    (r"image_encoder\.blocks\.(\d+)\.mlp\.lin1\.(weight|bias)$", r"image_encoder.blocks.\1.mlp.0.\2"),
+    (r"image_encoder\.blocks\.(\d+)\.mlp\.lin2\.(weight|bias)$", r"image_encoder.blocks.\1.mlp.2.\2"),
+    (r"image_encoder\.blocks\.(\d+)\.Adapter\.(.+)$", r"image_encoder.blocks.\1.side.\2"),
+    (r"image_encoder\.blocks\.(\d+)\.(norm[12])\.(weight|bias)$", r"image_encoder.blocks.\1.\2.\3"),
+    (r"image_encoder\.(pos_embed|neck\.\d\.(?:weight|bias))$", r"image_encoder.\1"),
+    (r"prompt_encoder\.pe_layer\.positional_encoding_gaussian_matrix$", r"prompt_encoder.pe.gaussian"),
+    (r"prompt_encoder\.not_a_point_embed\.weight$", r"prompt_encoder.not_a_point.weight"),
+    (r"prompt_encoder\.no_mask_embed\.weight$", r"prompt_encoder.no_mask.weight"),
+    (r"prompt_encoder\.(point_embeddings\.\d\.weight|mask_downscaling\.\d\.(?:weight|bias))$", r"prompt_encoder.\1"),
+    (r"mask_decoder\.transformer\.layers\.(\d+)\.self_attn\.(q|k|v|out)_proj\.(weight|bias)$",
+     r"mask_decoder.layers.\1.self_attn.\2.\3"),
+    (r"mask_decoder\.transformer\.layers\.(\d+)\.cross_attn_token_to_image\.(q|k|v|out)_proj\.(weight|bias)$",
+     r"mask_decoder.layers.\1.t2i.\2.\3"),
+    (r"mask_decoder\.transformer\.layers\.(\d+)\.cross_attn_image_to_token\.(q|k|v|out)_proj\.(weight|bias)$",
+     r"mask_decoder.layers.\1.i2t.\2.\3"),
+    (r"mask_decoder\.transformer\.layers\.(\d+)\.mlp\.lin1\.(weight|bias)$", r"mask_decoder.layers.\1.mlp.0.\2"),
+    (r"mask_decoder\.transformer\.layers\.(\d+)\.mlp\.lin2\.(weight|bias)$", r"mask_decoder.layers.\1.mlp.2.\2"),
+    (r"mask_decoder\.transformer\.final_attn_token_to_image\.(q|k|v|out)_proj\.(weight|bias)$",
+     r"mask_decoder.final_attn.\1.\2"),
+    (r"mask_decoder\.transformer\.norm_final_attn\.(weight|bias)$", r"mask_decoder.norm_final.\1"),
+    (r"mask_decoder\.(iou_token|mask_tokens)\.weight$", r"mask_decoder.\1.weight"),
+    (r"mask_decoder\.output_upscaling\.(\d)\.(weight|bias)$", r"mask_decoder.upscale.\1.\2"),
+    (r"mask_decoder\.output_hypernetworks_mlps\.(\d+)\.layers\.(\d+)\.(weight|bias)$", r"mask_decoder.hyper.\1.layers.\2.\3"),
+    (r"mask_decoder\.iou_prediction_head\.layers\.(\d+)\.(weight|bias)$", r"mask_decoder.iou_head.layers.\1.\2"),
+)
+_QKV = re.compile(r"image_encoder\.blocks\.(\d+)\.attn\.qkv\.(weight|bias)$")
+_NORM_N = re.compile(r"mask_decoder\.transformer\.layers\.(\d+)\.norm([1-4])\.(weight|bias)$")
+_NOT_PARAMETERS = ("pixel_mean", "pixel_std")   # SAM's non-persistent buffers, if a checkpoint carries them
+
+
+def translate_sam_state_dict(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Rename a released SAM / SAM-Med2D state dict to this module's names.
+
+    ``attn.qkv`` (3·C, C) of each encoder block is split into ``attn.q``, ``attn.k``, ``attn.v`` (in that order,
+    as SAM's attention reshapes it); ``transformer.layers.i.norm1…4`` become ``layers.i.norms.0…3``; the
+    SAM-Med2D adapters ``blocks.i.Adapter.*`` become ``blocks.i.side.*``. Returns the renamed tensors and the
+    keys that have no counterpart here.
+    """
+    out: dict[str, torch.Tensor] = {}
+    unknown: list[str] = []
+    for key, value in state.items():
+        if key in _NOT_PARAMETERS:
+            continue
+        m = _QKV.match(key)
+        if m:
+            if value.shape[0] % 3:
+                unknown.append(f"{key} (first dimension {value.shape[0]} is not 3 × width)")
+                continue
+            for name, part in zip("qkv", value.chunk(3, 0)):
+                out[f"image_encoder.blocks.{m[1]}.attn.{name}.{m[2]}"] = part
+            continue
+        m = _NORM_N.match(key)
+        if m:
+            out[f"mask_decoder.layers.{m[1]}.norms.{int(m[2]) - 1}.{m[3]}"] = value
+            continue
+        for pattern, repl in _RENAMES:
+            if re.match(pattern, key):
+                out[re.sub(pattern, repl, key)] = value
+                break
+        else:
+            unknown.append(key)
+    return out, unknown
+
+
+def load_released_sam(model: PromptableSegmenter, checkpoint: str | os.PathLike[str] | Mapping[str, torch.Tensor],
+                      *, strict: bool = True, allow_pickle: bool = False) -> dict[str, list[str]]:
+    """Load a released SAM / SAM-Med2D checkpoint (e.g. ``sam-med2d_b.pth``) into ``model``.
+
+    ``checkpoint`` is a path (read with ``torch.load(weights_only=True)``; a ``{"model": state_dict, ...}``
+    wrapper, as SAM-Med2D saves, is unwrapped) or a state dict. SAM-Med2D's ``train.py`` pickles the optimizer
+    *object* beside the weights; such a file is refused unless ``allow_pickle=True`` (which runs code stored in
+    the file while loading: only for a file from a source you trust). Names are translated by
+    :func:`translate_sam_state_dict`; shapes must match exactly (build the model with the checkpoint's
+    configuration, e.g. :func:`build_sam_vit_b` at the image size it was trained at). Raises
+    :class:`CheckpointMismatch` listing the keys whose shapes differ, that the model lacks (e.g. the
+    checkpoint's adapters when no ``side`` modules are attached), or — with ``strict`` — that the checkpoint
+    lacks. Returns ``{"loaded": [...], "missing": [...], "unexpected": [...]}`` (model names).
+    """
+    where = "the given state dict"
+    if not isinstance(checkpoint, Mapping):
+        where = os.fspath(checkpoint)
+        if not os.path.isfile(where):
+            raise FileNotFoundError(f"{where}: no such checkpoint file (see data_manifests/sam_med2d_weights.yaml "
+                                    "for the manual download)")
+        try:
+            checkpoint = torch.load(where, map_location="cpu", weights_only=not allow_pickle)
+        except pickle.UnpicklingError as exc:
+            raise CheckpointMismatch(
+                f"{where} holds pickled Python objects besides tensors (SAM-Med2D's train.py saves the optimizer "
+                "object with the weights), which torch.load refuses to run with weights_only=True. If the file comes "
+                "from a source you trust, load it with allow_pickle=True.") from exc
+    state = checkpoint.get("model", checkpoint) if isinstance(checkpoint.get("model", None), Mapping) else checkpoint
+    if not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointMismatch(f"{where}: not a state dict of tensors (keys {list(state)[:5]} …)")
+    renamed, unknown = translate_sam_state_dict(state)
+    own = model.state_dict()
+    problems: list[str] = []
+    adapters = sorted({k.split(".side.")[0] for k in renamed if ".side." in k and k not in own})
+    if adapters:
+        problems.append(f"the checkpoint has adapters in {len(adapters)} encoder blocks (e.g. "
+                        f"{adapters[0]}.Adapter.*) but the model has no side modules there: attach "
+                        "SAM-Med2D's adapters to model.image_encoder.blocks[i].side before loading")
+    unexpected = [k for k in renamed if k not in own and ".side." not in k] + unknown
+    if unexpected:
+        problems.append(f"{len(unexpected)} checkpoint tensors have no place in the model: {', '.join(unexpected[:8])}"
+                        + (" …" if len(unexpected) > 8 else ""))
+    shapes = [f"{k}: checkpoint {tuple(v.shape)}, model {tuple(own[k].shape)}" for k, v in renamed.items()
+              if k in own and own[k].shape != v.shape]
+    if shapes:
+        problems.append(f"{len(shapes)} shapes differ: {'; '.join(shapes[:8])}" + (" …" if len(shapes) > 8 else ""))
+    missing = [k for k in own if k not in renamed]
+    if strict and missing:
+        problems.append(f"{len(missing)} model tensors are not in the checkpoint: {', '.join(missing[:8])}"
+                        + (" …" if len(missing) > 8 else ""))
+    if problems:
+        raise CheckpointMismatch(f"{where} does not fit the model: " + " | ".join(problems))
+    model.load_state_dict({**own, **{k: v for k, v in renamed.items() if k in own}})
+    return {"loaded": [k for k in renamed if k in own], "missing": missing, "unexpected": []}
 
 
 # -------------------------------------------------------------------------------- prompt simulation

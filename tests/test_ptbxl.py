@@ -101,6 +101,10 @@ def test_flutter_counts_as_afib_and_form_codes_carry_no_likelihood(tmp_path):
     for c, std, ste in zip(codes, b.label("STD"), b.label("STE")):
         assert ("STD_" in c) == bool(std) and ("STE_" in c) == bool(ste) and "ISC_" not in c
         assert all(c[k] == 0.0 for k in ("STD_", "STE_") if k in c)   # likelihoods are for diagnostic codes only
+    assert not any("LVOLT" in c for c in codes)
+    b.meta["low_voltage"] = np.arange(len(b)) % 4 == 0               # a notebook marks the records it scaled down
+    assert [("LVOLT" in c) for c in ptbxl.sim_scp_codes(b)] == b.meta["low_voltage"].tolist()
+    assert ptbxl.SIM_STATEMENTS["LVOLT"][3] == "form"
     db = pd.DataFrame({"scp_codes": [{"AFLT": 0.0}, {"AFIB": 0.0}, {"SR": 0.0, "STD_": 0.0}, {"ISC_": 100.0}]})
     y = ptbxl.code_labels(db, ptbxl.SIM_CODE_GROUPS)
     groups = list(ptbxl.SIM_CODE_GROUPS)

@@ -66,6 +66,7 @@ SIM_STATEMENTS: dict[str, tuple[str, str, str, str]] = {
     "ILBBB": ("incomplete left bundle branch block", "CD", "ILBBB", "diagnostic"),
     "STE_": ("non-specific ST elevation", "", "", "form"),
     "STD_": ("non-specific ST depression", "", "", "form"),
+    "LVOLT": ("low QRS voltages in the frontal and horizontal leads", "", "", "form"),
     "SR": ("sinus rhythm", "", "", "rhythm"),
     "AFIB": ("atrial fibrillation", "", "", "rhythm"),
     "AFLT": ("atrial flutter", "", "", "rhythm"),
@@ -303,12 +304,15 @@ def write_dataset(root: str | os.PathLike[str], signals: np.ndarray, fs: float, 
 def sim_scp_codes(batch) -> list[dict[str, float]]:
     """SCP codes of simulated records (``medrepro.sim.ecg.EcgBatch``), PTB-XL style.
 
-    Diagnostic statements carry a likelihood of 100; form (``STE_``, ``STD_``) and rhythm statements carry
-    0.0, as in ``ptbxl_database.csv``, where likelihoods are given for diagnostic statements only.
+    Diagnostic statements carry a likelihood of 100; form (``STE_``, ``STD_``, ``LVOLT``) and rhythm
+    statements carry 0.0, as in ``ptbxl_database.csv``, where likelihoods are given for diagnostic statements
+    only. ``LVOLT`` is written where ``batch.meta["low_voltage"]`` is set (the simulator does not draw low
+    voltage itself; a notebook that scales records down marks them there).
     """
     lab = {name: np.asarray(batch.label(name)) for name in batch.findings}
     bbb_type = batch.meta.get("bbb_type", np.zeros(len(batch), int))
     qterr = batch.meta.get("qmi_territory", np.ones(len(batch), int))
+    low_voltage = np.asarray(batch.meta.get("low_voltage", np.zeros(len(batch), bool)), bool)
     out = []
     for i in range(len(batch)):
         c: dict[str, float] = {}
@@ -326,6 +330,8 @@ def sim_scp_codes(batch) -> list[dict[str, float]]:
             c["CLBBB" if bbb_type[i] == 2 else "CRBBB"] = 100.0
         if lab["STE"][i]:
             c["STE_"] = 0.0
+        if low_voltage[i]:
+            c["LVOLT"] = 0.0
         if lab["AFIB"][i]:
             c["AFIB"] = 0.0
         elif lab["SBRAD"][i]:

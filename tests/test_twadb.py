@@ -38,6 +38,18 @@ def test_alternans_and_stacks():
     assert ab > 0 and np.allclose(add_alternans(out, r, fs, amp, 0.28, 0.05), add_alternans(out, r, fs, amp, 0.28, 0.05))
 
 
+def test_alternans_phase_flips_the_sign():
+    fs, T = 500.0, 6000
+    r = np.tile(np.arange(250, T - 300, 400), (2, 1))
+    out = add_alternans(np.zeros((2, T, 1), np.float32), r, fs, np.array([0.1, 0.1]), 0.28, 0.05,
+                        phase=np.array([0, 1]))
+    peak = r[0] + int(0.28 * fs)
+    assert np.allclose(out[0, peak[0::2], 0], 0.05, atol=1e-4) and np.allclose(out[1, peak[0::2], 0], -0.05, atol=1e-4)
+    assert np.allclose(out[0], -out[1])
+    with pytest.raises(ValueError, match="phase"):
+        add_alternans(out, r, fs, np.array([0.1, 0.1]), phase=np.array([0, 2]))
+
+
 def test_bad_input(root, tmp_path):
     with pytest.raises(FileNotFoundError, match="RECORDS"):
         twadb.list_records(tmp_path)

@@ -9,7 +9,9 @@ added on top of the existing T wave). :func:`beat_stacks` turns a record into th
 ``notebooks/ecg/synthetic-twa-pretraining.ipynb``: groups of consecutive ST–T windows, one row per beat.
 
 Realistic:
-    - the alternation is phase-locked to the beats (ABAB), whatever the RR variability;
+    - the alternation is phase-locked to the beats (ABAB), whatever the RR variability, and its phase (whether
+      the first beat is an A or a B beat) is a per-record argument: a detector must not rely on which beat
+      of its input comes first;
     - per-record T-wave delay and width, and a per-lead projection (alternans is larger in some leads);
     - amplitudes in µV that sit below the noise of a single beat and need many beats to be seen.
 Not modelled:
@@ -23,7 +25,7 @@ import numpy as np
 
 def add_alternans(signals: np.ndarray, r_peaks: np.ndarray, fs: float, amp_mV: np.ndarray,
                   t_offset_s: np.ndarray | float = 0.28, t_width_s: np.ndarray | float = 0.05,
-                  lead_gain: np.ndarray | None = None) -> np.ndarray:
+                  lead_gain: np.ndarray | None = None, phase: np.ndarray | int = 0) -> np.ndarray:
     """Return a copy of ``signals`` (records, samples, leads; mV) with ABAB T-wave alternans added.
 
     Args:
@@ -33,9 +35,12 @@ def add_alternans(signals: np.ndarray, r_peaks: np.ndarray, fs: float, amp_mV: n
         amp_mV: (n,) alternans amplitude a (A−B difference of the T-wave peak) in mV; 0: none.
         t_offset_s / t_width_s: T-wave delay after R and Gaussian width, scalars or (n,).
         lead_gain: (n, L) projection of the alternans onto each lead (default 1 in every lead).
+        phase: (n,) or scalar, 0 or 1: with 1 the first beat is a B beat (the signs are flipped). Draw it at
+            random per record so that the sign of the alternans carries no label.
 
     Returns:
-        The signals with ``(−1)^k a/2 · exp(−(t − r_k − offset)² / 2w²)`` added per beat ``k`` (vectorised).
+        The signals with ``(−1)^(k + phase) a/2 · exp(−(t − r_k − offset)² / 2w²)`` added per beat ``k``
+        (vectorised).
     """
     sig = np.array(signals, dtype=np.float32, copy=True)
     n, T, L = sig.shape
@@ -44,9 +49,12 @@ def add_alternans(signals: np.ndarray, r_peaks: np.ndarray, fs: float, amp_mV: n
     off = np.broadcast_to(np.asarray(t_offset_s, dtype=np.float64), (n,))
     wid = np.broadcast_to(np.asarray(t_width_s, dtype=np.float64), (n,))
     gain = np.ones((n, L)) if lead_gain is None else np.asarray(lead_gain, dtype=np.float64)
+    ph = np.broadcast_to(np.asarray(phase), (n,))
+    if not np.isin(ph, (0, 1)).all():
+        raise ValueError(f"add_alternans: phase must be 0 or 1 per record, got {np.unique(ph)}")
     o = np.arange(int(-0.2 * fs), int(0.2 * fs) + 1)                       # samples around the T peak
     centre = r + np.round(off * fs).astype(np.int64)[:, None]               # (n, B)
-    sign = np.where(np.arange(r.shape[1]) % 2 == 0, 0.5, -0.5)[None]        # ABAB: ±a/2
+    sign = np.where((np.arange(r.shape[1])[None] + ph[:, None]) % 2 == 0, 0.5, -0.5)   # ABAB: ±a/2, (n, B)
     bump = np.exp(-0.5 * (o[None] / (wid[:, None] * fs)) ** 2)              # (n, O)
     vals = (amp[:, None] * sign)[..., None] * bump[:, None]                 # (n, B, O)
     pos = centre[..., None] + o
@@ -62,7 +70,8 @@ def beat_stacks(signal: np.ndarray, r_peaks: np.ndarray, fs: float, k: int = 16,
     """Groups of ``k`` consecutive ST–T windows of one lead: (groups, k, out_len), median-removed per window.
 
     Each window runs from ``start_s`` to ``stop_s`` after its R peak and is averaged down to ``out_len`` samples.
-    The groups do not overlap; a group always starts on an even beat, so A beats are rows 0, 2, 4, ...
+    The groups do not overlap and start on even beats of ``r_peaks``: whether row 0 is an A or a B beat is
+    the record's alternans phase (``add_alternans(phase=)``), which a detector must not rely on.
     """
     signal = np.asarray(signal, dtype=np.float32)
     r = np.asarray(r_peaks, dtype=np.int64)

@@ -13,9 +13,21 @@ from medrepro import papers, seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 IMPLEMENTED = papers.load().implemented()
+# Notebooks whose re-examination under issue 11 ("Claims that test the paper") is not finished: they have no seed
+# record yet, and the dashboard says so ("no seed record"). The list may only shrink: a notebook leaves it when
+# its record is committed, and the test below fails while a listed notebook has one.
+PENDING_REWORK = {'comet', 'ecg-vit-images', 'merl'}
+CHECKED = [p for p in IMPLEMENTED if p.id not in PENDING_REWORK]
 
 
-@pytest.mark.parametrize("paper", IMPLEMENTED, ids=[p.id for p in IMPLEMENTED])
+def test_pending_list_names_only_notebooks_without_a_seed_record():
+    ids = {p.id for p in IMPLEMENTED}
+    assert PENDING_REWORK <= ids, f"not implemented: {PENDING_REWORK - ids}"
+    done = sorted(p for p in PENDING_REWORK if seeds.load(p, ROOT) is not None)
+    assert not done, f"{done} have a seed record now: remove them from PENDING_REWORK"
+
+
+@pytest.mark.parametrize("paper", CHECKED, ids=[p.id for p in CHECKED])
 def test_every_asserted_claim_holds_on_every_recorded_seed_and_the_record_is_current(paper):
     problems = seeds.problems(paper.id, ROOT)
     assert not problems, "\n".join(problems)

@@ -6,6 +6,7 @@ builds it there (Jupyter Book 1.x, strict), so nothing is executed twice; the HT
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,10 @@ def _claims_cell(rec: dict[str, Any] | None, seed_rec: dict[str, Any] | None = N
         ok = sum(c.get("passed") is True for c in cs)
         bits.append(f"{kind} {ok}/{len(cs)}" + (" hold" if kind == "R" else "") + ("" if ok == len(cs) else " — FAILING"))
     if not any(c["kind"] == "R" for c in claims):
-        bits.insert(0, "no R: " + (rec.get("no_r_reason") or "reason not given"))
+        reason = rec.get("no_r_reason") or "reason not given"
+        # The dashboard shows the first sentence; the notebook and its record carry the whole reason.
+        first = re.split(r"(?<=[.!?])\s", reason.strip(), maxsplit=1)[0]
+        bits.insert(0, "no R: " + first)
     if seed_rec:
         asserted_fail = {(r["seed"]) for r in seed_rec.get("runs", []) for c in r["claims"]
                          if c["kind"] in ("R", "V") and c.get("passed") is not True}

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -558,3 +558,171 @@ def read_dicom_waveform(path: str | os.PathLike[str], group: int = 0) -> tuple[n
         scale.append(1e-3 if unit.lower() in ("uv", "µv") else 1.0)
     # waveform_array already applies sensitivity and baseline; convert µV → mV
     return arr * np.asarray(scale), fs, names
+
+
+@dataclass
+class DicomCine:
+    """A multi-frame ultrasound cine read from DICOM.
+
+    Attributes:
+        frames: (T, H, W) grey levels (``gray=True``) or (T, H, W, 3) RGB, as stored (uint8 for 8-bit data).
+        frame_time_ms: time between frames (Frame Time, else Frame Time Vector, else Cine Rate / Recommended
+            Display Frame Rate); ``None`` when the file gives none.
+        pixel_mm: (row, column) physical pixel size in mm from the first 2-D region of the Sequence of
+            Ultrasound Regions (Physical Delta Y/X in cm), or ``None``.
+        region: (x0, y0, x1, y1) pixel bounds of that region, or ``None``.
+        frame_indices: the indices of the returned frames in the file.
+        n_frames_in_file: Number of Frames of the file.
+        path: the file read.
+        dataset: the pydicom dataset (pixel data not decoded).
+    """
+
+    frames: np.ndarray
+    frame_time_ms: float | None
+    pixel_mm: tuple[float, float] | None
+    region: tuple[int, int, int, int] | None
+    frame_indices: np.ndarray
+    n_frames_in_file: int
+    path: Path
+    dataset: Any = None
+
+    @property
+    def fps(self) -> float | None:
+        return None if not self.frame_time_ms else 1000.0 / self.frame_time_ms
+
+
+def _cine_frame_time(ds: Any) -> float | None:
+    if "FrameTime" in ds and ds.FrameTime not in (None, ""):
+        return float(ds.FrameTime)
+    if "FrameTimeVector" in ds and ds.FrameTimeVector:
+        v = [float(x) for x in ds.FrameTimeVector][1:]  # the first entry is 0 by definition
+        return float(np.mean(v)) if v else None
+    for key in ("CineRate", "RecommendedDisplayFrameRate"):
+        if key in ds and ds.get(key) not in (None, "") and float(ds.get(key)) > 0:
+            return 1000.0 / float(ds.get(key))
+    return None
+
+
+def read_dicom_cine(path: str | os.PathLike[str], *, frames: Sequence[int] | slice | None = None,
+                    gray: bool = True) -> DicomCine:
+    """Read a multi-frame (cine) DICOM, e.g. Ultrasound Multi-frame Image Storage, frame by frame.
+
+    Decodes only the requested ``frames`` (indices or a slice; default all), so a long compressed loop can be
+    sampled cheaply. Colour data (RGB, or YBR converted to RGB by pydicom, JPEG baseline through Pillow) is
+    turned into grey levels with the ITU-R BT.601 luma weights when ``gray`` is true. A single-frame file reads
+    as a cine of one frame.
+
+    Raises:
+        FileNotFoundError: no such file.
+        DicomError: not a readable DICOM file, no pixel data, frame indices outside the file, or pixel data
+            that cannot be decoded (the message names the file and the frame).
+    """
+    import pydicom
+    from pydicom.pixels import iter_pixels, pixel_array
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"DICOM file not found: {path}")
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=False)
+    except Exception as exc:
+        raise DicomError(f"{path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from exc
+    if "PixelData" not in ds:
+        raise DicomError(f"{path}: has no pixel data (SOP class {getattr(ds, 'SOPClassUID', 'unknown')})")
+    n_file = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    if frames is None:
+        idx = np.arange(n_file)
+    elif isinstance(frames, slice):
+        idx = np.arange(n_file)[frames]
+    else:
+        idx = np.asarray(list(frames), dtype=int)
+    if idx.size == 0 or idx.min() < 0 or idx.max() >= n_file:
+        raise DicomError(f"{path}: has {n_file} frames; frames {idx.tolist()[:8]} were asked for")
+    want = np.unique(idx)
+    got: dict[int, np.ndarray] = {}
+    try:  # decode from the file, frame by frame (iter_pixels reads each frame's bytes only once)
+        for i, px in zip(want, iter_pixels(str(path), indices=[int(i) for i in want]) if n_file > 1
+                         else [pixel_array(str(path))]):
+            got[int(i)] = px
+    except Exception as exc:
+        raise DicomError(f"{path}: frame {len(got) and int(want[len(got)])} cannot be decoded "
+                         f"({type(exc).__name__}: {exc})") from exc
+    out = [got[int(i)] for i in idx]
+    if gray and out[0].ndim == 3:  # BT.601 luma in integer arithmetic: (299 R + 587 G + 114 B) / 1000, rounded
+        w = np.array([299, 587, 114], np.uint32)
+        out = [((f[..., :3].astype(np.uint32) @ w + 500) // 1000).astype(f.dtype) for f in out]
+    arr = np.stack(out)
+    if getattr(ds, "PhotometricInterpretation", "") == "MONOCHROME1":
+        bits = int(getattr(ds, "BitsStored", 0) or arr.dtype.itemsize * 8)
+        arr = ((2 ** bits - 1) - arr.astype(np.int64)).astype(arr.dtype)
+    pixel_mm = region = None
+    for reg in getattr(ds, "SequenceOfUltrasoundRegions", []) or []:
+        if int(getattr(reg, "RegionSpatialFormat", 0) or 0) == 1 and int(getattr(reg, "PhysicalUnitsXDirection", 0)) == 3:
+            pixel_mm = (float(reg.PhysicalDeltaY) * 10.0, float(reg.PhysicalDeltaX) * 10.0)   # cm → mm
+            region = (int(reg.RegionLocationMinX0), int(reg.RegionLocationMinY0),
+                      int(reg.RegionLocationMaxX1), int(reg.RegionLocationMaxY1))
+            break
+    return DicomCine(frames=arr, frame_time_ms=_cine_frame_time(ds), pixel_mm=pixel_mm, region=region,
+                     frame_indices=idx, n_frames_in_file=n_file, path=path, dataset=ds)
+
+
+#: Ultrasound Multi-frame Image Storage
+US_MULTIFRAME_SOP = "1.2.840.10008.5.1.4.1.1.3.1"
+
+
+def write_dicom_cine(path: str | os.PathLike[str], frames: np.ndarray, *, fps: float, pixel_mm: float,
+                     patient_id: str = "SIM", description: str = "simulated apical view", manufacturer: str = "medrepro",
+                     model: str = "simulator") -> Path:
+    """Write (T, H, W) uint8 grey levels as an uncompressed Ultrasound Multi-frame Image (MONOCHROME2) with pydicom.
+
+    Frame Time and Cine Rate give the frame rate, a Sequence of Ultrasound Regions the pixel size (in cm, as
+    scanners store it). The file is written to a temporary name and renamed, so a failure leaves no partial
+    file.
+
+    Raises:
+        ValueError: frames not (T, H, W) uint8, or a non-positive fps or pixel size.
+    """
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    frames = np.asarray(frames)
+    if frames.ndim != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"write_dicom_cine needs (T, H, W) uint8 frames, got {frames.shape} {frames.dtype}")
+    if not fps > 0 or not pixel_mm > 0:
+        raise ValueError(f"fps and pixel_mm must be positive, got {fps}, {pixel_mm}")
+    path = Path(path)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = US_MULTIFRAME_SOP
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = pydicom.Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = US_MULTIFRAME_SOP, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.Modality, ds.Manufacturer, ds.ManufacturerModelName = "US", manufacturer, model
+    ds.PatientID, ds.PatientName, ds.SeriesDescription = patient_id, "SIMULATED", description
+    ds.ImageType = ["DERIVED", "PRIMARY"]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.NumberOfFrames = int(frames.shape[0])
+    ds.FrameIncrementPointer = pydicom.tag.Tag(0x0018, 0x1063)
+    ds.FrameTime = f"{1000.0 / fps:.3f}"
+    ds.CineRate = int(round(fps))
+    ds.Rows, ds.Columns = int(frames.shape[1]), int(frames.shape[2])
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    region = pydicom.Dataset()
+    region.RegionSpatialFormat, region.RegionDataType, region.RegionFlags = 1, 1, 0
+    region.RegionLocationMinX0, region.RegionLocationMinY0 = 0, 0
+    region.RegionLocationMaxX1, region.RegionLocationMaxY1 = int(frames.shape[2]) - 1, int(frames.shape[1]) - 1
+    region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 3   # cm
+    region.PhysicalDeltaX = region.PhysicalDeltaY = float(pixel_mm) / 10.0
+    ds.SequenceOfUltrasoundRegions = pydicom.Sequence([region])
+    ds.PixelData = np.ascontiguousarray(frames).tobytes()
+    tmp = path.with_name(path.name + ".part")
+    try:
+        ds.save_as(str(tmp), enforce_file_format=True)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

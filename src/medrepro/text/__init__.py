@@ -1,0 +1,1 @@
+"""Text tools for radiology reports: a rule-based labeller (mention, negation, uncertainty)."""

@@ -106,7 +106,7 @@ def _ct(rng, n, size, var):
     m, lab = _abdomen(rng, n, size, var)
     hu = (-1000 * (1 - m["body"]) + m["body"] * 40 - 140 * m["fat"] + 20 * m["liver"] + 10 * m["spleen"]
           + 30 * m["kidney"] + 600 * m["bone"] - 45 * m["lesion"])             # Hounsfield-like units
-    hu = hu + 12 * _smooth(rng, n, size, 0.7) + 6 * _smooth(rng, n, size, 3)   # correlated quantum noise, texture
+    hu = hu + 6 * _smooth(rng, n, size, 0.7) + 6 * _smooth(rng, n, size, 3)   # correlated quantum noise, texture
     img = np.clip((hu + 160) / 400, 0, 1)                                       # window: level 40, width 400
     return img[:, None], lab
 
@@ -137,7 +137,7 @@ def _us(rng, n, size, var):
     cyst = _ellipse(x, y, _u(rng, n, -.3, .3), _u(rng, n, .0, .5), _u(rng, n, .08, .15), _u(rng, n, .08, .15),
                     edge=0.02) * lab[:, None, None]
     echo = tissue * (1 - 0.5 * organ) * (1 - 0.95 * cyst) + 0.5 * (np.abs(r - 1.8) < 0.05)  # + a bright interface
-    z = _smooth(rng, n, size, 0.8, complex_=True)                                 # complex scatterers, smoothed
+    z = _smooth(rng, n, size, 1.5, complex_=True)                                 # complex scatterers, smoothed
     speckle = np.abs(z) / np.sqrt(2)                                              # Rayleigh amplitude
     atten = np.exp(-_u(rng, n, .3, .7) * (r - 0.15))                              # depth attenuation after TGC
     img = np.clip(echo, 0, None) * speckle * atten * fan
@@ -153,7 +153,7 @@ def _xray(rng, n, size, var):
     medi = _ellipse(x, y, _u(rng, n, -.05, .08), _u(rng, n, .1, .25), _u(rng, n, .18, .26), _u(rng, n, .35, .45),
                     edge=0.1)
     phase = _u(rng, n, 0, 2 * np.pi)
-    ribs = (np.cos(11 * (y + 0.15 * x ** 2) + phase) > 0.75) * thorax * 0.6
+    ribs = (np.cos(11 * (y + 0.15 * x ** 2) + phase) > 0.75) * thorax * 0.35
     clav = sum(np.exp(-((y + 0.62 - 0.25 * np.abs(x)) / 0.03) ** 2) * (s * x > 0.05) * (s * x < 0.6) for s in (-1, 1))
     spine = np.exp(-(x / 0.07) ** 2) * thorax
     lab = rng.random(n) < 0.5
@@ -162,7 +162,7 @@ def _xray(rng, n, size, var):
     mu = (1.0 * thorax - 0.75 * lungs + 0.7 * medi + 0.5 * ribs + 0.6 * clav + 0.6 * spine + 0.45 * opac)
     mu = mu + 0.04 * _smooth(rng, n, size, 2)
     transmitted = np.exp(-1.6 * mu)
-    counts = rng.poisson(transmitted * 4000) / 4000                               # quantum noise
+    counts = rng.poisson(transmitted * 20000) / 20000                               # quantum noise
     img = 1 - counts                                                              # displayed: dense is bright
     return np.clip((img - 0.2) / 0.75, 0, 1)[:, None], lab.astype(np.int64)
 

@@ -1,0 +1,1 @@
+"""Interpretability tools: linear interpreters of piecewise-linear networks (:mod:`.linear`)."""

@@ -161,6 +161,32 @@ def check_chapman_shaoxing(root: Path) -> None:
         assert [c.split(":")[0] for c in comments[:3]] == ["Age", "Sex", "Dx"]
 
 
+# ------------------------------------------------------------------------------------- MATLAB v7.3 k-space
+def check_cmrxrecon(root: Path) -> None:
+    """Read every .mat as the official loadFun does (h5py, compound real/imag, dims reversed) and by scipy's
+    version sniffing (v7.3), and compare with the loader."""
+    import h5py
+    from scipy.io.matlab import matfile_version
+
+    from medrepro.data.datasets import cmrxrecon as cx
+    base = root / "MultiCoil" / "Cine" / "TrainingSet"
+    for subject in cx.list_subjects(root):
+        s = cx.load_subject(root, subject)
+        f_full = base / "FullSample" / subject / "cine_sax.mat"
+        assert matfile_version(str(f_full)) == (2, 0)
+        with h5py.File(f_full, "r") as f:
+            d = f["kspace_full"][:]
+        matlab = np.transpose(d["real"] + 1j * d["imag"], [4, 3, 2, 1, 0])   # loadFun's (kx, ky, coils, z, t)
+        np.testing.assert_array_equal(np.transpose(matlab, [4, 3, 2, 1, 0]), s.kspace)
+        for r in (4, 8, 10):
+            with h5py.File(base / f"AccFactor{r:02d}" / subject / "cine_sax_mask.mat", "r") as f:
+                m = f[f"mask{r:02d}"][:] != 0
+            np.testing.assert_array_equal(m, s.masks[r])
+            with h5py.File(base / f"AccFactor{r:02d}" / subject / "cine_sax.mat", "r") as f:
+                sub = f[f"kspace_sub{r:02d}"][:]
+            np.testing.assert_array_equal(sub["real"] + 1j * sub["imag"], (s.kspace * m).astype(np.complex64))
+
+
 # ------------------------------------------------------------------------------------- volumes and images
 def check_acdc(root: Path) -> None:
     import nibabel as nib
@@ -309,6 +335,7 @@ CHECKS = {
     "twadb": (check_twadb, dict(n_records=2, seconds=10.0)), "ptb": (check_ptb, dict(n_patients=3, seconds=4.0)),
     "chapman_shaoxing": (check_chapman_shaoxing, dict(n=4)),
     "acdc": (check_acdc, dict(n_training=2, n_testing=1, n_slices=2)),
+    "cmrxrecon": (check_cmrxrecon, dict(n_subjects=2)),
     "synapse": (check_synapse, dict(n_train_cases=2, n_test_cases=1, n_slices=2, size=32)),
     "la2018": (check_la2018, dict(n_train=2, n_test=1, shape=(20, 18, 6))),
     "chaos": (check_chaos, dict(n_patients=2, n_slices=2, size=32)),

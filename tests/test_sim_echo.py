@@ -102,9 +102,9 @@ def test_vendor_presets_differ_and_validate():
 
 def test_speed_two_second_cine():
     echo.simulate_cines(1, echo.EchoSpec(size=64), seed=0)       # warm-up
-    t0 = time.perf_counter()
+    t0 = time.process_time()                                     # CPU time: less sensitive to a busy machine
     echo.simulate_cines(2, echo.EchoSpec(size=64), seed=1)
-    assert (time.perf_counter() - t0) / 2 < 2.0                  # well under 1 s idle; lenient for loaded CI
+    assert (time.process_time() - t0) / 2 < 3.0                  # ~0.6 s of CPU per cine measured; lenient
 
 
 # ------------------------------------------------------------------------------------------ DICOM cine
@@ -178,3 +178,19 @@ def test_bad_input_names_the_file_and_writes_nothing(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         io.write_dicom_cine(tmp_path / "x.dcm", np.zeros((2, 4, 4), np.float32), fps=30, pixel_mm=0.3)
     assert not (tmp_path / "x.dcm").exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_add_clutter_is_quasi_static_and_leaves_the_outside_black():
+    c = echo.simulate_cines(2, echo.EchoSpec(size=40, seconds=0.5), seed=0)
+    d = echo.add_clutter(c.clean, seed=1)
+    assert d.shape == c.clean.shape and d.dtype == np.float32
+    assert not d[:, :, ~c.sector].any()                          # nothing outside the sector
+    assert np.abs(d - c.clean).mean() > 0.005
+    near = d[:, :, :8].mean() - c.clean[:, :, :8].mean()         # haze brightens the near field ...
+    far = d[:, :, 25:].mean() - c.clean[:, :, 25:].mean()
+    assert near > far                                            # ... more than the far field
+    np.testing.assert_array_equal(echo.add_clutter(c.clean, seed=1), d)     # deterministic by seed
+    none = echo.add_clutter(c.clean, seed=1, haze=0.0, reverberation=0.0)
+    assert np.abs(none - c.clean).max() < 2e-3                   # no clutter: the round trip keeps the image
+    with pytest.raises(ValueError, match="n, T, H, W"):
+        echo.add_clutter(c.clean[0])

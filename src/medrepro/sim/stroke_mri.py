@@ -16,6 +16,12 @@ Contrast rules (qualitative, from acute stroke imaging; the numbers are the simu
   after onset: its FLAIR contrast is 0 for about 2 h and then grows with the time since onset (``onset_h``), so very
   early lesions are FLAIR-negative (the DWI–FLAIR mismatch); onset times are drawn in 0.5–12 h.
 
+Published values for comparison (nothing is fitted to them): normal ADC at b = 1000 s/mm² of cortical grey matter
+0.89 and white matter 0.70 × 10⁻³ mm²/s (Helenius et al., AJNR 23:194–199, 2002); mean lesion ADC about 26 % below
+the contralateral side within 10 h (626.6 vs 842.9 × 10⁻⁶ mm²/s; Nagesh et al., Stroke 29:1778–1782, 1998), so the
+30–50 % drop set here is deeper than that average. FLAIR visibility in patients rises gradually over the first hours
+(Thomalla et al., Ann Neurol 65:724–732, 2009); the sharp 2-h threshold is a setting. The CSF value is not checked.
+
 Lesions are a territorial infarct (a smooth random blob in one hemisphere, sometimes absent) plus a number of
 small embolic infarcts (1–3 voxel radius) scattered in the brain: the multi-lesion pattern ISLES 2022 emphasises.
 Each case gets its own intensity scaling, bias field (a smooth multiplicative field), Rician-like noise, a

@@ -216,10 +216,10 @@ def ranking_crop(images: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- fixture
-def make_fixture(root: str | os.PathLike[str], seed: int = 0, n_subjects: int = 4) -> Path:
+def make_fixture(root: str | os.PathLike[str], seed: int = 0, n_subjects: int = 10) -> Path:
     """A miniature CMRxRecon training set (cine SAX, multi-coil) with simulated hearts, in the real layout.
 
-    Four subjects, 3 frames, 2 slices, 4 coils, ky of 40 or 44 lines (the matrix size varies between
+    Ten subjects (enough for a subject-level split with two test subjects), 3 frames, 2 slices, 4 coils, ky of 40 or 44 lines (the matrix size varies between
     subjects, as in the release), kx of 64 with 2× read-out oversampling (the heart fills the central half),
     24 ACS lines, and the official masks of R = 4, 8, 10 (every R-th line plus the ACS block), written as
     MATLAB v7.3 files through h5py. Returns the folder that holds ``MultiCoil/``.

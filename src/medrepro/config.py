@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 MODES = ("smoke", "full")
+SMOKE_THREADS = 2  # threads (torch and BLAS) of every smoke run, whatever the environment says (see setup)
 
 
 class NetworkBlockedError(RuntimeError):
@@ -168,7 +169,8 @@ def setup(
         data_dir: full mode: the folder that holds the dataset, read only (never created or written to);
             ``None`` uses the download cache (``MEDREPRO_DATA``).
         budget_s: a wall-clock budget in seconds that training loops honour (``None``: no limit).
-        threads: torch intra-op threads; default ``$OMP_NUM_THREADS`` or 2 (the CI machine's cores).
+        threads: torch intra-op threads; smoke mode: ``SMOKE_THREADS`` (2, the CI machine's cores) for torch and
+            BLAS alike, so that its numbers match CI's and the seed records'; full mode: ``$OMP_NUM_THREADS`` or 2.
 
     Raises:
         ValueError: for an unknown mode.
@@ -177,7 +179,16 @@ def setup(
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     import torch
 
-    n_threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or min(2, os.cpu_count() or 1)
+    if mode == "smoke":
+        # Smoke numbers are reproducible bit for bit only at a fixed thread count (the order of floating-point
+        # sums changes with it, and training amplifies the last bit): CI, the seed records and every reader's
+        # run use the same count for torch and for numpy's BLAS, whatever $OMP_NUM_THREADS says.
+        n_threads = threads or SMOKE_THREADS
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n_threads)  # BLAS/OpenMP pools already loaded (numpy's OpenBLAS, torch's)
+    else:
+        n_threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or min(2, os.cpu_count() or 1)
     torch.set_num_threads(n_threads)
     seed_everything(seed)
     dev = torch.device("cpu") if mode == "smoke" else pick_device(device)

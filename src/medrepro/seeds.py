@@ -98,10 +98,33 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
                 state = "ok" if error is None else "FAILED"
                 print(f"{paper} seed {seed}: {state} in {wall:.1f} s", flush=True)
     payload = {"paper": paper, "notebook": entry.notebook, "code_hash": code_hash(nb),
-               "seeds": [r["seed"] for r in runs],
+               "seeds": [r["seed"] for r in runs], **run_environment(),
                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": runs}
     _atomic_write_json(seeds_dir(root) / f"{paper}.json", payload)
     return payload
+
+
+def run_environment() -> dict[str, Any]:
+    """What a smoke run's numbers depend on besides the code: torch's version, the CPU kernels it dispatches to
+    and the thread count. Two runs that agree on these give the same values bit for bit."""
+    import torch
+
+    from .config import SMOKE_THREADS
+
+    return {"threads": SMOKE_THREADS, "torch": torch.__version__.split("+")[0],
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+# Records written before the environment was stored were made by `medrepro seeds` without $OMP_NUM_THREADS,
+# i.e. two threads for torch and BLAS, torch 2.13.0 on AVX2 machines. The smoke test checks this assumption
+# record by record: it compares seed 0's values with the current run's, exactly.
+LEGACY_ENVIRONMENT = {"threads": 2, "torch": "2.13.0", "cpu_capability": "AVX2"}
+
+
+def same_environment(rec: dict[str, Any]) -> bool:
+    """Whether this machine would reproduce ``rec``'s values bit for bit (see :func:`run_environment`)."""
+    env = run_environment()
+    return all(rec.get(k, LEGACY_ENVIRONMENT[k]) == v for k, v in env.items())
 
 
 def values_by_claim(rec: dict[str, Any]) -> dict[str, list[tuple[int, float | None, bool | None]]]:

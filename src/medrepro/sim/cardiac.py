@@ -18,11 +18,15 @@ Realistic:
     - bSSFP-like contrast that varies per patient (bright blood, darker myocardium); surroundings that
       belong to the patient (a tissue texture and round bright vessels — aorta, pulmonary artery — shared by
       its slices, which mimic a ventricle, ``own_context``), bright epicardial fat, partial-volume blur, a
-      smooth multiplicative bias field, Rician noise, a per-scanner intensity gain.
+      smooth multiplicative bias field, Rician noise, a per-scanner intensity gain;
+    - through-plane change (knobs, for slice interpolation): cavities that shrink towards the apex
+      (``apex_taper``) and a heart centre that drifts in plane from base to apex (``axis_tilt_mm``, a long
+      axis not quite perpendicular to the slices; 0 by default).
 Not modelled:
-    - real 3-D geometry (slices are drawn independently from a slice-level parameter), through-plane
-      motion, the LV outflow tract and valve planes at the base, trabeculations, lungs and liver as
-      organs, breathing or motion artefacts, wrap-around, inter-observer label variability;
+    - real 3-D geometry (slices are drawn independently from a slice-level parameter; fat, papillary
+      muscles and vessels do not continue from slice to slice), through-plane motion, the LV outflow
+      tract and valve planes at the base, trabeculations, lungs and liver as organs, breathing or motion
+      artefacts, wrap-around, inter-observer label variability;
     - the exact ACDC intensity statistics or resolution (the default is a 160 mm crop on 64 × 64 pixels);
       the group effects are plausible, not fitted to the ACDC measurements.
 """
@@ -68,6 +72,8 @@ class CardiacSpec:
     blur: tuple[float, float] = (0.4, 1.1)     # partial-volume Gaussian sigma, pixels
     noise: tuple[float, float] = (0.03, 0.10)  # Rician noise sigma (blood ≈ 0.9)
     gain: tuple[float, float] = (300.0, 1500.0)  # scanner intensity scale written to disk
+    apex_taper: float = 0.75                   # how much the cavities shrink from base to apex (0: not at all)
+    axis_tilt_mm: float = 0.0                  # max in-plane shift of the heart centre from base to apex, mm
 
     @property
     def spacing_mm(self) -> float:
@@ -180,7 +186,7 @@ def simulate_cohort(n_patients: int, n_slices: int = 6, *, spec: CardiacSpec = C
     pi, fi, zi = (a.ravel() for a in np.meshgrid(np.arange(P), np.arange(F), np.arange(Z), indexing="ij"))
     N = pi.size
     level = np.clip(np.linspace(0.05, 0.9, Z)[zi] + z_shift[pi], 0, 1)          # 0 base … 1 apex
-    taper = np.sqrt(np.clip(1.0 - 0.75 * level ** 1.6, 0.05, 1))                 # cavities shrink apically
+    taper = np.sqrt(np.clip(1.0 - spec.apex_taper * level ** 1.6, 0.05, 1))      # cavities shrink apically
     es = fi == 1
     r_endo_ed = r_ed[pi] * taper
     r_epi_ed = r_endo_ed + wall[pi] * (0.7 + 0.3 * taper)                          # wall thins less than the cavity
@@ -191,8 +197,17 @@ def simulate_cohort(n_patients: int, n_slices: int = 6, *, spec: CardiacSpec = C
     def col(v: np.ndarray) -> np.ndarray:  # per-slice vector → (N, 1, 1) float32 for broadcasting
         return np.asarray(v, np.float32)[:, None, None]
 
+    # long-axis tilt: the heart centre drifts in plane from base to apex (a separate generator, so that the
+    # default axis_tilt_mm = 0 leaves every other draw, and so every existing cohort, unchanged)
+    cxs, cys = cx[pi], cy[pi]
+    if spec.axis_tilt_mm > 0:
+        trng = np.random.default_rng([seed, 7321])
+        shift = trng.uniform(0.3, 1.0, P) * spec.axis_tilt_mm * mm * S           # pixels, base → apex
+        tdir = trng.uniform(0, 2 * np.pi, P)
+        cxs = cxs + (shift * np.cos(tdir))[pi] * level
+        cys = cys + (shift * np.sin(tdir))[pi] * level
     yy, xx = (g_[None] for g_ in np.mgrid[0:S, 0:S].astype(np.float32))
-    dx, dy = xx - col(cx[pi]), yy - col(cy[pi])
+    dx, dy = xx - col(cxs), yy - col(cys)
     c, s = col(np.cos(theta[pi])), col(np.sin(theta[pi]))
     e = col(ell[pi])
     rho = np.sqrt(((c * dx + s * dy) / e) ** 2 + ((c * dy - s * dx) * e) ** 2)   # elliptical radius
@@ -210,8 +225,8 @@ def simulate_cohort(n_patients: int, n_slices: int = 6, *, spec: CardiacSpec = C
     rv_present = col((level < 0.8) | (rng.random(N) < 0.3)) > 0
     rv_sz = rv_scale[pi] * np.where(es, np.sqrt(1 - rv_ef[pi]), 1.0) * np.clip(1.1 - 0.9 * level, 0.1, 1)
     ra = rv_angle[pi]
-    ddx = xx - col(cx[pi] + 0.95 * r_epi * np.cos(ra))
-    ddy = yy - col(cy[pi] + 0.95 * r_epi * np.sin(ra))
+    ddx = xx - col(cxs + 0.95 * r_epi * np.cos(ra))
+    ddy = yy - col(cys + 0.95 * r_epi * np.sin(ra))
     along = ddx * col(-np.sin(ra)) + ddy * col(np.cos(ra))                           # tangential axis
     across = ddx * col(np.cos(ra)) + ddy * col(np.sin(ra))                           # radial axis
     b_ax = col(0.75 * r_epi * rv_sz)
@@ -224,7 +239,7 @@ def simulate_cohort(n_patients: int, n_slices: int = 6, *, spec: CardiacSpec = C
     has_pap = col(rng.random(N) < spec.papillary) > 0
     for off in (0.9, -0.9):  # two muscles; a loop over 2 items, vectorised over slices
         pa = rv_angle[pi] + np.pi + off
-        px, py = cx[pi] + 0.62 * r_endo * np.cos(pa), cy[pi] + 0.62 * r_endo * np.sin(pa)
+        px, py = cxs + 0.62 * r_endo * np.cos(pa), cys + 0.62 * r_endo * np.sin(pa)
         prad = np.maximum(0.22 * r_endo, 0.8)
         pap |= (((xx - col(px)) ** 2 + (yy - col(py)) ** 2) < col(prad ** 2)) & has_pap
     pap &= lv
@@ -248,7 +263,7 @@ def simulate_cohort(n_patients: int, n_slices: int = 6, *, spec: CardiacSpec = C
         on = col(rng.random(N) < rng.uniform(0.3, 1.0, P)[pi]) > 0
         dang = rng.uniform(0, 2 * np.pi, P)[pi] + rng.normal(0, 0.15, N)
         dist = r_epi * (rng.uniform(1.5, 2.3, P)[pi] + rng.normal(0, 0.1, N))
-        vx, vy = cx[pi] + dist * np.cos(dang), cy[pi] + dist * np.sin(dang)
+        vx, vy = cxs + dist * np.cos(dang), cys + dist * np.sin(dang)
         vr = r_ed[pi] * S * rng.uniform(0.35, 0.75, P)[pi]
         disc = (((xx - col(vx)) ** 2 + (yy - col(vy)) ** 2) < col(vr ** 2)) & on & ~epi_in & ~rv_cav
         img = np.where(disc, col(blood[pi] * rng.uniform(0.8, 1.05, N)), img)

@@ -167,7 +167,7 @@ def read_split(root: str | os.PathLike[str]) -> dict[str, str]:
     return out
 
 
-def image_path(root: Path, name: str, _cache: dict | None = None) -> Path:
+def image_path(root: Path, name: str) -> Path:
     """Where an image lives: ``images/<name>`` or ``images_0NN/images/<name>``."""
     p = root / "images" / name
     if p.is_file():
@@ -186,7 +186,7 @@ def load(root: str | os.PathLike[str], *, size: int = 64, labels: Sequence[str] 
     ``max_images`` reads a random subset of whole patients (seeded), always keeping the images that have
     boxes when ``with_boxes_first``: the full set is 112,120 images and ~42 GB of PNGs.
     """
-    from ..radiograph import read_radiograph
+    from ..radiograph import _resize, read_radiograph
 
     root = find_root(root)
     entry = read_entry(root, labels)
@@ -208,10 +208,9 @@ def load(root: str | os.PathLike[str], *, size: int = 64, labels: Sequence[str] 
     box = np.full((len(idx), len(labels), 4), np.nan)
     for j, i in enumerate(idx):
         name = entry.images[i]
-        r = read_radiograph(image_path(root, name), normalise="range")
+        r = read_radiograph(image_path(root, name), normalise="range")      # read once, at its own size
         h, w = r.image.shape
-        images[j] = r.image if r.image.shape == (size, size) else read_radiograph(
-            image_path(root, name), size=size, normalise="range").image
+        images[j] = _resize(r.image, size)
         for k, lab in enumerate(labels):
             b = boxes.get((name, lab))
             if b is not None:

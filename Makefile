@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP_FLAGS ?=
 export OMP_NUM_THREADS ?= 1
+# idle OpenMP threads sleep: two notebooks side by side (pytest -n 2) do not spin against each other
+export OMP_WAIT_POLICY ?= PASSIVE
 export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 

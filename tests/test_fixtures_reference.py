@@ -329,6 +329,65 @@ def check_mimic_iv(root: Path) -> None:
                     f"{name}.{c}"
 
 
+def check_bnci2014_001(root: Path) -> None:
+    """MOABB's access pattern (scipy.io.loadmat, struct_as_record=False, squeeze_me=True) reads what the loader reads."""
+    from scipy.io import loadmat
+
+    bnci = _mod("bnci2014_001")
+    for subject in bnci.subjects_present(root):
+        for session in ("T", "E"):
+            path = root / bnci.filename(subject, session)
+            data = np.atleast_1d(loadmat(path, struct_as_record=False, squeeze_me=True)["data"])
+            runs = bnci.load_session(path)
+            assert len(runs) == len(data), path.name
+            for run, ref in zip(runs, data):
+                np.testing.assert_allclose(run.X, ref.X, err_msg=path.name)
+                np.testing.assert_array_equal(run.starts, np.atleast_1d(np.asarray(ref.trial, int)) - 1)
+
+
+def check_isles22(root: Path) -> None:
+    """nibabel reads every case's DWI, ADC and lesion mask as the loader does (FLAIR is resampled by the loader)."""
+    import nibabel as nib
+
+    isles = _mod("isles22")
+    for cid in isles.case_ids(root):
+        p, case = isles.paths(root, cid), isles.load_case(root, cid)
+        np.testing.assert_array_equal(case.dwi, nib.load(p["dwi"]).get_fdata(dtype=np.float32), err_msg=cid)
+        np.testing.assert_array_equal(case.adc, nib.load(p["adc"]).get_fdata(dtype=np.float32), err_msg=cid)
+        np.testing.assert_array_equal(case.mask, np.asarray(nib.load(p["msk"]).dataobj), err_msg=cid)
+
+
+def check_camus(root: Path) -> None:
+    """nibabel reads each half-sequence and its labels ((width, height, frames) on disk) as the loader does."""
+    import nibabel as nib
+
+    camus = _mod("camus")
+    base = camus.dataset_dir(root)
+    for patient in camus.list_patients(root):
+        for view in camus.VIEWS:
+            seq = camus.load_sequence(root, patient, view)
+            img = np.asarray(nib.load(str(base / patient / f"{patient}_{view}_half_sequence.nii.gz")).dataobj)
+            gt = np.asarray(nib.load(str(base / patient / f"{patient}_{view}_half_sequence_gt.nii.gz")).dataobj)
+            np.testing.assert_allclose(seq.frames, np.transpose(img, (2, 1, 0)) / 255.0, atol=1e-6)
+            np.testing.assert_array_equal(seq.labels, np.transpose(gt, (2, 1, 0)))
+
+
+def check_nih_cxr(root: Path) -> None:
+    """pandas reads the published CSVs and Pillow the PNGs as the loader does (labels, boxes, pixels)."""
+    import pandas as pd
+    from PIL import Image
+
+    nih = _mod("nih_cxr")
+    df = pd.read_csv(root / "Data_Entry_2017.csv")
+    size = np.asarray(Image.open(root / "images" / df["Image Index"][0])).shape[0]
+    data = nih.load(root, size=size, labels=nih.LABELS14)
+    for i, name in enumerate(df["Image Index"]):
+        j = data.names.index(name)
+        np.testing.assert_array_equal(data.images[j], np.asarray(Image.open(root / "images" / name), np.float32) / 255)
+        for k, lab in enumerate(nih.LABELS14):
+            assert bool(data.labels[j, k]) == (lab in df["Finding Labels"][i].split("|")), (name, lab)
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -339,6 +398,8 @@ CHECKS = {
     "synapse": (check_synapse, dict(n_train_cases=2, n_test_cases=1, n_slices=2, size=32)),
     "la2018": (check_la2018, dict(n_train=2, n_test=1, shape=(20, 18, 6))),
     "chaos": (check_chaos, dict(n_patients=2, n_slices=2, size=32)),
+    "bnci2014_001": (check_bnci2014_001, dict(n_subjects=2)), "isles22": (check_isles22, dict(n_cases=2)),
+    "camus": (check_camus, dict(n_patients=2, size=32)), "nih_cxr": (check_nih_cxr, {}),
     "mednist": (check_mednist, dict(n_per_class=2)), "ecg_images": (check_ecg_images, dict(n_per_class=2)),
     "ubfc_rppg": (check_ubfc_rppg, dict(n=1, seconds=2.0)), "mimic_iv": (check_mimic_iv, dict(n_patients=60)),
 }

@@ -718,6 +718,11 @@ def write_dicom_cine(path: str | os.PathLike[str], frames: np.ndarray, *, fps: f
     region.PhysicalDeltaX = region.PhysicalDeltaY = float(pixel_mm) / 10.0
     ds.SequenceOfUltrasoundRegions = pydicom.Sequence([region])
     ds.PixelData = np.ascontiguousarray(frames).tobytes()
+    return save_dicom_atomic(ds, path)
+
+
+def save_dicom_atomic(ds, path: Path) -> Path:
+    """Write ``ds`` to ``path`` through a ``.part`` file renamed into place, so no half-written DICOM is left."""
     tmp = path.with_name(path.name + ".part")
     try:
         ds.save_as(str(tmp), enforce_file_format=True)

@@ -90,14 +90,9 @@ def write_radiograph_dicom(path: str | os.PathLike[str], pixels: np.ndarray, *, 
     ds.WindowCenter, ds.WindowWidth = 2 ** (bits_stored - 1), 2 ** bits_stored
     ds.PixelData = np.ascontiguousarray(stored, dtype="<u2").tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        ds.save_as(str(tmp), enforce_file_format=True)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    from .io import save_dicom_atomic
+
+    return save_dicom_atomic(ds, path)
 
 
 def _normalise(x: np.ndarray, how: str, top: float, path: Path) -> np.ndarray:

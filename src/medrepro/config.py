@@ -17,7 +17,11 @@ from typing import Any
 import numpy as np
 
 MODES = ("smoke", "full")
-SMOKE_THREADS = 2  # threads (torch and BLAS) of every smoke run, whatever the environment says (see setup)
+# Threads (torch and BLAS) of every smoke run, whatever the environment says (see setup). One, measured: the
+# smoke networks are small, so a second OpenMP thread adds synchronisation, not arithmetic (wau-upsample 67.7 ->
+# 37.3 s, sam-med2d 62.1 -> 22.3 s, multiscale-guided-attention 99.5 -> ~44 s wall on the 2-core machine), and CI's
+# two pytest workers then get a core each instead of four threads on two cores.
+SMOKE_THREADS = 1
 
 
 class NetworkBlockedError(RuntimeError):
@@ -169,7 +173,7 @@ def setup(
         data_dir: full mode: the folder that holds the dataset, read only (never created or written to);
             ``None`` uses the download cache (``MEDREPRO_DATA``).
         budget_s: a wall-clock budget in seconds that training loops honour (``None``: no limit).
-        threads: torch intra-op threads; smoke mode: ``SMOKE_THREADS`` (2, the CI machine's cores) for torch and
+        threads: torch intra-op threads; smoke mode: ``SMOKE_THREADS`` (1; see its comment) for torch and
             BLAS alike, so that its numbers match CI's and the seed records'; full mode: ``$OMP_NUM_THREADS`` or 2.
 
     Raises:

@@ -76,7 +76,7 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
     tmp = out.with_name(out.stem + ".running.ipynb")
     # the kernel inherits os.environ: an Agg backend (set for headless CI) would save no figures
     # OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, so two notebooks running side by
-    # side on two cores (pytest -n 2, each with SMOKE_THREADS = 2) are not slowed 2-3x by each other's spinning
+    # side on two cores (pytest -n 2; a full-mode run or a caller with more than one thread) are not slowed 2-3x by each other's spinning
     # (measured: a small CNN's 60 steps took 9-10 s side by side, 4.5-5 s passive, 3.8 s alone). Numbers unchanged.
     env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",
            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"), **(env or {})}

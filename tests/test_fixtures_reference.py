@@ -388,6 +388,20 @@ def check_nih_cxr(root: Path) -> None:
             assert bool(data.labels[j, k]) == (lab in df["Finding Labels"][i].split("|")), (name, lab)
 
 
+def check_deap(root: Path) -> None:
+    """Python's pickle, as torcheeg's DEAPDataset calls it (encoding='iso-8859-1'), reads what the loader reads."""
+    import pickle
+
+    deap = _mod("deap")
+    for subject in deap.subjects_present(root):
+        path = root / deap.filename(subject)
+        with open(path, "rb") as f:
+            ref = pickle.load(f, encoding="iso-8859-1")
+        data, labels = deap.load_subject(path)
+        np.testing.assert_array_equal(data, ref["data"], err_msg=path.name)
+        np.testing.assert_array_equal(labels, ref["labels"], err_msg=path.name)
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -402,6 +416,7 @@ CHECKS = {
     "camus": (check_camus, dict(n_patients=2, size=32)), "nih_cxr": (check_nih_cxr, {}),
     "mednist": (check_mednist, dict(n_per_class=2)), "ecg_images": (check_ecg_images, dict(n_per_class=2)),
     "ubfc_rppg": (check_ubfc_rppg, dict(n=1, seconds=2.0)), "mimic_iv": (check_mimic_iv, dict(n_patients=60)),
+    "deap": (check_deap, dict(n_subjects=2)),
 }
 
 

@@ -42,22 +42,28 @@ def test_categories_follow_binary_then_binaries_to_category():
     assert deap.categories(labels, ("valence", "arousal")).tolist() == [2, 1, 0, 3]
 
 
-def test_bad_files_raise_naming_the_file(tmp_path):
-    with open(tmp_path / "s01.dat", "wb") as f:
-        pickle.dump({"data": np.zeros((2, 40, 500))}, f, protocol=2)
-    with pytest.raises(deap.DeapFormatError, match="s01.dat.*keys 'data' and 'labels'"):
-        deap.load_subject(tmp_path / "s01.dat")
-    deap.write_subject(tmp_path / "s02.dat", np.zeros((2, 32, 500)), np.full((2, 4), 5.0))
-    with pytest.raises(deap.DeapFormatError, match="s02.dat.*expected \\(trials, 40, samples\\)"):
-        deap.load_subject(tmp_path / "s02.dat")
-    deap.write_subject(tmp_path / "s03.dat", np.zeros((2, 40, 500)), np.full((3, 4), 5.0))
-    with pytest.raises(deap.DeapFormatError, match="s03.dat.*'labels' has shape"):
-        deap.load_subject(tmp_path / "s03.dat")
-    (tmp_path / "s04.dat").write_bytes(b"not a pickle")
-    with pytest.raises(deap.DeapFormatError, match="s04.dat"):
-        deap.load_subject(tmp_path / "s04.dat")
+@pytest.mark.parametrize("content,match", [
+    ({"data": np.zeros((2, 40, 500))}, "keys 'data' and 'labels'"),
+    ({"data": np.zeros((2, 32, 500)), "labels": np.full((2, 4), 5.0)}, "expected \\(trials, 40, samples\\)"),
+    ({"data": np.zeros((2, 40, 500)), "labels": np.full((3, 4), 5.0)}, "'labels' has shape"),
+    ({"data": np.zeros((2, 40, 500)), "labels": np.full((2, 4), 0.0)}, "ratings must lie in 1-9"),
+    (b"not a pickle", "not a DEAP preprocessed-python file"),
+])
+def test_bad_files_raise_naming_the_file(tmp_path, content, match):
+    path = tmp_path / "s07.dat"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with open(path, "wb") as f:
+            pickle.dump(content, f, protocol=2)
+    with pytest.raises(deap.DeapFormatError, match="s07.dat.*" + match):
+        deap.load_subject(path)
+
+
+def test_writer_refuses_to_overwrite(tmp_path):
+    deap.write_subject(tmp_path / "s01.dat", np.zeros((2, 40, 500)), np.full((2, 4), 5.0))
     with pytest.raises(FileExistsError):
-        deap.write_subject(tmp_path / "s02.dat", np.zeros((2, 40, 500)), np.full((2, 4), 5.0))
+        deap.write_subject(tmp_path / "s01.dat", np.zeros((2, 40, 500)), np.full((2, 4), 5.0))
 
 
 class _Evil:

@@ -196,13 +196,18 @@ def _artefacts(model: HeadModel, length: int, fs: float, spec: ArtefactSpec, rng
     return eeg, eog
 
 
-def _background(model: HeadModel, length: int, fs: float, n_sources: int, uv: float, exponent: float,
-                rng: np.random.Generator) -> np.ndarray:
-    """Aperiodic background from ``n_sources`` random dipoles, scaled to ``uv`` RMS over channels (volts)."""
+def _background_patterns(model: HeadModel, n_sources: int, rng: np.random.Generator) -> np.ndarray:
+    """Scalp patterns (n_ch, n_sources) of ``n_sources`` dipoles at random source points, random orientations."""
     idx = rng.choice(len(model.src_pos), size=n_sources, replace=False)
     ori = rng.standard_normal((n_sources, 3))
     ori /= np.linalg.norm(ori, axis=1, keepdims=True)
-    patterns = np.einsum("csk,sk->cs", model.gain[:, idx, :], ori)          # (n_ch, n_sources)
+    return np.einsum("csk,sk->cs", model.gain[:, idx, :], ori)
+
+
+def _background(model: HeadModel, length: int, fs: float, n_sources: int, uv: float, exponent: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """Aperiodic background from ``n_sources`` random dipoles, scaled to ``uv`` RMS over channels (volts)."""
+    patterns = _background_patterns(model, n_sources, rng)                  # (n_ch, n_sources)
     x = patterns @ aperiodic_noise(n_sources, length, exponent=exponent, fs=fs, rng=rng)
     return x * (uv * 1e-6 / x.std())
 

@@ -32,7 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .eeg import _blink_field, _blinks, _rms_scale, aperiodic_noise, head_model, oscillation
+from .eeg import _background_patterns, _blink_field, _blinks, _rms_scale, aperiodic_noise, head_model, oscillation
 
 #: DEAP's 32 EEG channels in the Geneva order of the preprocessed files (torcheeg's ``DEAP_CHANNEL_LIST``)
 DEAP_EEG: tuple[str, ...] = ("Fp1", "AF3", "F3", "F7", "FC5", "FC1", "C3", "T7", "CP5", "CP1", "P3", "P7", "PO3",
@@ -130,10 +130,7 @@ def simulate_affect(n_subjects: int, n_trials: int = 40, *, spec: AffectSpec | N
         src = rhythms * gain_t * scale[:, None, None]
         eeg = np.einsum("cs,snt->nct", pats, src)                                   # (n_trials, 32, length)
         # background: dipoles at random places, 1/f, independent per trial
-        idx = rng.choice(len(model.src_pos), size=spec.n_background, replace=False)
-        ori = rng.standard_normal((spec.n_background, 3))
-        ori /= np.linalg.norm(ori, axis=1, keepdims=True)
-        bg_pat = np.einsum("csk,sk->cs", model.gain[:, idx, :], ori)
+        bg_pat = _background_patterns(model, spec.n_background, rng)
         bg = aperiodic_noise(spec.n_background * n_trials, length, exponent=spec.background_exponent, fs=fs,
                              rng=rng).reshape(spec.n_background, n_trials, length)
         bg = np.einsum("cs,snt->nct", bg_pat, bg)

@@ -87,7 +87,7 @@ def fit(
     bad_evals = 0
     start = time.perf_counter()
     bar = None
-    if progress:
+    if progress and not _IN_ARM_WORKER:     # a forked arm worker must not talk to the notebook's kernel (widgets)
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc=desc, leave=False, mininterval=0.5)
@@ -232,3 +232,82 @@ def loss_plateau(losses: Sequence[float], frac: float = 0.2, relative: bool = Tr
     if not relative or prev == 0:
         return float(abs(last - prev))
     return float(abs(last - prev) / abs(prev))
+
+
+# --- independent arms on both cores -------------------------------------------------------------------------------
+# A smoke run pins torch to one thread (config.SMOKE_THREADS): for networks this small a second OpenMP thread adds
+# synchronisation, not arithmetic. Compared arms (method, baseline, ablation) are independent trainings, so the
+# second core is better spent on a second arm. run_arms forks one worker process per core; every call runs
+# exactly as it would in the parent, so a call that seeds itself returns the same numbers either way.
+_ARM_CALLS: list[tuple[Callable[..., Any], tuple, dict]] = []
+_IN_ARM_WORKER = False      # set in a forked worker: fit() then draws no progress bar
+
+
+def arm_workers() -> int:
+    """How many arms :func:`run_arms` runs at once here: 2 for a one-thread run on Linux with two or more cores.
+
+    One (run the arms one after another) when torch uses more than one thread (full mode), when CUDA is in use
+    (a forked child cannot use the parent's CUDA context), where ``fork`` is not the safe default (macOS,
+    Windows), or when ``$MEDREPRO_ARM_WORKERS`` says so (``1`` switches the parallel runs off).
+    """
+    import os
+    import sys
+
+    if os.environ.get("MEDREPRO_ARM_WORKERS"):
+        return max(1, int(os.environ["MEDREPRO_ARM_WORKERS"]))
+    if (not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2 or torch.get_num_threads() != 1
+            or torch.cuda.is_initialized()):
+        return 1
+    return 2
+
+
+def _run_arm(index: int) -> tuple[Any, str, str]:
+    """In a forked worker: run call ``index`` with its printed output captured, to be shown by the parent in order."""
+    import contextlib
+    import io
+
+    global _IN_ARM_WORKER
+    _IN_ARM_WORKER = True
+    fn, args, kwargs = _ARM_CALLS[index]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        result = fn(*args, **kwargs)
+    return result, out.getvalue(), err.getvalue()
+
+
+def run_arms(fn: Callable[..., Any], calls: Sequence[tuple | dict], *, workers: int | None = None) -> list[Any]:
+    """Run independent calls ``fn(*call)`` (or ``fn(**call)``), on several cores where :func:`arm_workers` allows.
+
+    Meant for compared arms that train separately: each call must **seed itself** (``torch.manual_seed``, its own
+    ``torch.Generator`` and ``np.random.default_rng``) and must not rely on what another call changes, because
+    in a worker it sees the parent's state as it was when ``run_arms`` was called. Such calls return exactly
+    what running them one after another returns (``tests/test_train_arms.py`` checks it bit for bit), so the
+    parallel run changes the wall time, never a number. Workers are forked children with the parent's thread
+    count; what a call prints is captured and printed by the parent in call order; an exception in a call is
+    raised here. A call must not display anything (figures, widgets): a worker may not use the notebook
+    kernel's connection, so :func:`fit` draws no progress bar there. Results travel back by pickling (models, tensors, arrays, lists: fine; open files: not).
+    Returns the results in the order of ``calls``.
+    """
+    import multiprocessing as mp
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    norm = [((), dict(c)) if isinstance(c, dict) else (tuple(c), {}) for c in calls]
+    n = min(workers if workers is not None else arm_workers(), len(norm))
+    if n <= 1:
+        return [fn(*a, **k) for a, k in norm]
+    global _ARM_CALLS
+    _ARM_CALLS = [(fn, a, k) for a, k in norm]      # the forked workers inherit it: nothing of fn is pickled
+    threads = torch.get_num_threads()
+    try:
+        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"),
+                                 initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+            done = [f.result() for f in [pool.submit(_run_arm, i) for i in range(len(norm))]]
+    finally:
+        _ARM_CALLS = []
+    results = []
+    for result, out, err in done:
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        results.append(result)
+    return results

@@ -324,3 +324,15 @@ def test_grad_cam_matches_captum_and_cam_matches_the_logits():
     with torch.no_grad():
         maps = loc.class_activation_map(feat(x), head.weight)      # for GAP + linear: mean of CAM = logit - bias
         assert torch.allclose(maps.mean((2, 3)) + head.bias, model(x), atol=1e-5)
+
+
+def test_jpeg_is_read_as_pillow_decodes_it(tmp_path):
+    from PIL import Image
+
+    img = cxr.simulate_cxr(1, seed=2).images[0]
+    Image.fromarray(np.round(img * 255).astype(np.uint8), "L").save(tmp_path / "a.jpg", quality=95)
+    ref = np.asarray(Image.open(tmp_path / "a.jpg"), np.float32) / 255
+    assert np.array_equal(read_radiograph(tmp_path / "a.jpg").image, ref)
+    (tmp_path / "bad.jpeg").write_bytes(b"\xff\xd8 broken")
+    with pytest.raises(ImageFormatError, match="bad.jpeg"):
+        read_radiograph(tmp_path / "bad.jpeg")

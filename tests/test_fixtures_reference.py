@@ -402,6 +402,26 @@ def check_deap(root: Path) -> None:
         np.testing.assert_array_equal(labels, ref["labels"], err_msg=path.name)
 
 
+def check_mimic_cxr(root: Path) -> None:
+    """Python's gzip/csv read the three tables, Pillow the JPEGs and plain file reads the reports as the loader."""
+    from PIL import Image
+
+    m = _mod("mimic_cxr")
+    with gzip.open(root / m.METADATA, "rt", newline="") as f:
+        meta = list(csv.DictReader(f))
+    with gzip.open(root / m.CHEXPERT, "rt", newline="") as f:
+        chex = {(int(r["subject_id"]), int(r["study_id"])): r for r in csv.DictReader(f)}
+    data = m.load(root, size=64, labels=m.CHEXPERT_LABELS)
+    assert data.dicom_id == [r["dicom_id"] for r in meta if r["ViewPosition"] in ("PA", "AP")]
+    for j, r in enumerate(meta):
+        d = root / "files" / f"p{r['subject_id'][:2]}" / f"p{r['subject_id']}" / f"s{r['study_id']}"
+        np.testing.assert_array_equal(data.images[j], np.asarray(Image.open(d / f"{r['dicom_id']}.jpg"), np.float32) / 255)
+        assert data.reports[j] == (d.parent / f"s{r['study_id']}.txt").read_text()
+        row = chex[(int(r["subject_id"]), int(r["study_id"]))]
+        want = [float(row[c]) if row[c] else np.nan for c in m.CHEXPERT_LABELS]
+        np.testing.assert_array_equal(data.labels[j], want)
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -416,7 +436,7 @@ CHECKS = {
     "camus": (check_camus, dict(n_patients=2, size=32)), "nih_cxr": (check_nih_cxr, {}),
     "mednist": (check_mednist, dict(n_per_class=2)), "ecg_images": (check_ecg_images, dict(n_per_class=2)),
     "ubfc_rppg": (check_ubfc_rppg, dict(n=1, seconds=2.0)), "mimic_iv": (check_mimic_iv, dict(n_patients=60)),
-    "deap": (check_deap, dict(n_subjects=2)),
+    "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)),
 }
 
 

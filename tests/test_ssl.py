@@ -151,3 +151,39 @@ def test_probe_sweep_shapes():
     assert knn[0.5][0].shape == (20, 2)
     with pytest.raises(ValueError):
         ssl.probe_sweep(x, y, np.arange(60), np.arange(60, 80), [0.5], probe="svm")
+
+
+def test_convirt_loss_by_hand_and_its_special_cases():
+    # a tiny batch computed from the definition: l_i^(v->u) = -log softmax_k(<v_i,u_k>/tau)[i]
+    v = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 2.0]])
+    u = torch.tensor([[0.8, 0.6], [0.0, 1.0], [-1.0, 1.0]])
+    tau, lam = 0.1, 0.75
+    vn = [np.array(r) / np.linalg.norm(r) for r in v.tolist()]
+    un = [np.array(r) / np.linalg.norm(r) for r in u.tolist()]
+    s = np.array([[a @ b for b in un] for a in vn]) / tau
+    v2u = np.mean([-(s[i, i] - math.log(sum(math.exp(x) for x in s[i]))) for i in range(3)])
+    u2v = np.mean([-(s[i, i] - math.log(sum(math.exp(x) for x in s[:, i]))) for i in range(3)])
+    want = lam * v2u + (1 - lam) * u2v
+    assert float(ssl.convirt_loss(v, u, tau, lam)) == pytest.approx(want, rel=1e-5)
+    assert float(ssl.convirt_loss(v, u, 0.07, 0.5)) == pytest.approx(float(ssl.clip_loss(v, u, 0.07)), rel=1e-6)
+    assert float(ssl.convirt_loss(v, u, tau, 1.0)) == pytest.approx(float(ssl.info_nce(v, u, tau)), rel=1e-6)
+    with pytest.raises(ValueError, match="same shape"):
+        ssl.convirt_loss(v, u[:2])
+    with pytest.raises(ValueError, match="λ"):
+        ssl.convirt_loss(v, u, weight=1.5)
+
+
+def test_random_affine_views_identity_and_reproducibility():
+    x = torch.rand(4, 1, 16, 16)
+    same = ssl.random_affine_views(x, torch.Generator().manual_seed(0), scale=(1.0, 1.0), degrees=0.0,
+                                   brightness=0.0, contrast=0.0)
+    assert torch.allclose(same, x, atol=1e-5)
+    a = ssl.random_affine_views(x, torch.Generator().manual_seed(3))
+    b = ssl.random_affine_views(x, torch.Generator().manual_seed(3))
+    assert a.shape == x.shape and torch.equal(a, b)
+    assert not torch.allclose(a, x, atol=1e-3)
+    # brightness alone shifts every pixel by one offset per image, within its range
+    br = ssl.random_affine_views(x, torch.Generator().manual_seed(1), scale=(1.0, 1.0), degrees=0.0,
+                                 brightness=0.1, contrast=0.0)
+    shift = (br - x).flatten(1)
+    assert torch.allclose(shift, shift[:, :1].expand_as(shift), atol=1e-5) and shift.abs().max() <= 0.1 + 1e-5

@@ -11,6 +11,11 @@ Objectives (each a plain function of embeddings, so a notebook can show the equa
 * :func:`random_patch_mask` and :func:`masked_reconstruction_loss` — masked image modelling (MAE/SparK): the
   loss is taken on the masked patches only, optionally on per-patch normalised targets.
 * :func:`unicl_loss` — UniCL's image–text–label contrastive loss: pairs that share a label are positives too.
+* :func:`convirt_loss` — ConVIRT's bidirectional image–text InfoNCE with the two directions weighted λ and 1 − λ.
+
+Augmentation: :func:`random_affine_views` — a random crop (zoom), a small rotation and a brightness/contrast
+change per image, in one vectorised resampling of the batch (the image transforms of the contrastive papers,
+for grayscale radiographs, without torchvision).
 
 Probes on frozen features: :func:`linear_probe` (re-exported from :mod:`medrepro.train`), :func:`knn_probe`
 (DINO's weighted k-nearest-neighbour classifier), :func:`group_label_fraction` (a fraction of the labelled
@@ -28,8 +33,8 @@ from .losses import clip_loss
 from .train import linear_probe
 
 __all__ = ["info_nce", "clip_loss", "nt_xent", "byol_loss", "dino_loss", "dino_center_update",
-           "random_patch_mask", "masked_reconstruction_loss", "unicl_loss", "knn_probe", "linear_probe",
-           "group_label_fraction", "probe_sweep"]
+           "random_patch_mask", "masked_reconstruction_loss", "unicl_loss", "convirt_loss", "random_affine_views",
+           "knn_probe", "linear_probe", "group_label_fraction", "probe_sweep"]
 
 
 def info_nce(query: torch.Tensor, key: torch.Tensor, temperature: float = 0.1,
@@ -145,6 +150,51 @@ def unicl_loss(image: torch.Tensor, text: torch.Tensor, labels: torch.Tensor, te
     i2t = -(pos * F.log_softmax(logits, dim=1)).sum(1).mean()
     t2i = -(pos * F.log_softmax(logits.T, dim=1)).sum(1).mean()     # pos is symmetric
     return 0.5 * (i2t + t2i)
+
+
+def convirt_loss(image: torch.Tensor, text: torch.Tensor, temperature: float = 0.1, weight: float = 0.75
+                 ) -> torch.Tensor:
+    """ConVIRT (Zhang et al. 2022): L = mean_i [λ ℓ_i^(v→u) + (1 − λ) ℓ_i^(u→v)].
+
+    ``image`` (v) and ``text`` (u) are (N, D) projections of N pairs; row i of one matches row i of the other.
+    With cosine similarities ⟨v_i, u_k⟩: ℓ_i^(v→u) = −log exp(⟨v_i,u_i⟩/τ) / Σ_k exp(⟨v_i,u_k⟩/τ) (an image picks
+    its text among the batch's texts) and ℓ_i^(u→v) the same with the roles swapped; ``weight`` is λ. With
+    λ = ½ it equals :func:`medrepro.losses.clip_loss`, which averages the two directions.
+    """
+    if image.shape != text.shape:
+        raise ValueError(f"convirt_loss: image and text projections must have the same shape, got "
+                         f"{tuple(image.shape)} and {tuple(text.shape)}")
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"convirt_loss: the weight λ must lie in [0, 1], got {weight}")
+    return weight * info_nce(image, text, temperature) + (1.0 - weight) * info_nce(text, image, temperature)
+
+
+def random_affine_views(x: torch.Tensor, generator: torch.Generator, *, scale: tuple[float, float] = (0.75, 1.0),
+                        degrees: float = 10.0, brightness: float = 0.1, contrast: float = 0.2) -> torch.Tensor:
+    """One random view per image of ``x`` (B, C, H, W): crop-and-resize, rotation, brightness and contrast.
+
+    Each image gets its own zoom ``s`` ~ U(scale) (the view covers a fraction ``s`` of the side, placed at random
+    inside the image), rotation ~ U(−degrees, degrees), contrast factor ~ U(1 − contrast, 1 + contrast) about
+    the image's mean and brightness offset ~ U(−brightness, brightness), in the units of ``x``. One bilinear
+    ``grid_sample`` over the batch (border padding). With ``scale=(1, 1)`` and the other ranges 0 it returns
+    ``x`` up to interpolation round-off. Draws come from ``generator`` only, so views are reproducible.
+    """
+    n = len(x)
+
+    def u(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, *shape, generator=generator)
+
+    s = u(*scale)
+    angle = u(-degrees, degrees) * (torch.pi / 180.0)
+    tx, ty = (1 - s) * u(-1.0, 1.0), (1 - s) * u(-1.0, 1.0)          # the crop stays inside the image
+    cos, sin = s * torch.cos(angle), s * torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1).to(x)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    y = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    mean = y.mean(dim=(1, 2, 3), keepdim=True)
+    c = u(1 - contrast, 1 + contrast, 1, 1, 1).to(x)
+    b = u(-brightness, brightness, 1, 1, 1).to(x)
+    return (y - mean) * c + mean + b
 
 
 def knn_probe(train_x: np.ndarray | torch.Tensor, train_y: Sequence[int], test_x: np.ndarray | torch.Tensor, *,

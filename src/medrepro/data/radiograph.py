@@ -1,8 +1,9 @@
-"""Projection radiographs (chest X-ray) on disk: one reader for DICOM CR/DX and for 8-/16-bit PNG.
+"""Projection radiographs (chest X-ray) on disk: one reader for DICOM CR/DX, 8-/16-bit PNG and 8-bit JPEG.
 
 :func:`read_radiograph` is the one reader that smoke and full mode share: it opens the simulated films
 that :func:`write_radiograph_dicom` writes, the real radiograph ``RG1_UNCR.dcm`` that ships in pydicom-data
-(Computed Radiography, MONOCHROME1, 15 stored bits), and the 8-bit PNGs of NIH ChestX-ray8/14. It returns
+(Computed Radiography, MONOCHROME1, 15 stored bits), the 8-bit PNGs of NIH ChestX-ray8/14 and the 8-bit
+grayscale JPEGs of MIMIC-CXR-JPG (decoded by Pillow, as the release's own scripts do). It returns
 the image in display convention (bright = attenuating; MONOCHROME1 is inverted over its stored range by
 :func:`medrepro.data.io.read_dicom`), as float32 in [0, 1] after a named normalisation, optionally
 resized by area averaging.
@@ -122,7 +123,7 @@ def read_radiograph(path: str | os.PathLike[str], *, size: int | tuple[int, int]
     """Read a radiograph (DICOM CR/DX, or an 8-/16-bit grayscale PNG) in display convention.
 
     Args:
-        path: a ``.dcm`` (any name; DICOM is recognised by content) or ``.png`` file.
+        path: a ``.dcm`` (any name; DICOM is recognised by content), ``.png`` or ``.jpg``/``.jpeg`` file.
         size: resize to ``size × size`` (or ``(H, W)``) with area averaging when shrinking.
         normalise: ``"range"`` divides by the stored range (``2**BitsStored - 1``; 255 or 65535 for PNG),
             ``"percentile"`` maps the 0.5th-99.5th percentiles to [0, 1] (for films whose values fill only
@@ -139,6 +140,8 @@ def read_radiograph(path: str | os.PathLike[str], *, size: int | tuple[int, int]
         raise FileNotFoundError(f"radiograph not found: {path}")
     if path.suffix.lower() == ".png":
         return _read_png(path, size, normalise)
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        return _read_png(path, size, normalise, kind="JPEG")
     px, ds = read_dicom(path)
     if int(getattr(ds, "SamplesPerPixel", 1)) != 1 or px.ndim != 2:
         raise DicomError(f"{path}: not a single-frame grayscale radiograph (shape {px.shape}, "
@@ -153,7 +156,7 @@ def read_radiograph(path: str | os.PathLike[str], *, size: int | tuple[int, int]
                       str(getattr(ds, "PatientID", "")), bits, sp)
 
 
-def _read_png(path: Path, size, normalise: str) -> Radiograph:
+def _read_png(path: Path, size, normalise: str, kind: str = "PNG") -> Radiograph:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -166,7 +169,7 @@ def _read_png(path: Path, size, normalise: str) -> Radiograph:
             bits = 8 if im.mode == "L" else 16
             x = np.asarray(im, dtype=np.float32)
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ImageFormatError(f"{path}: cannot decode the PNG ({type(exc).__name__}: {exc})") from exc
+        raise ImageFormatError(f"{path}: cannot decode the {kind} ({type(exc).__name__}: {exc})") from exc
     x = _normalise(x, normalise, float(2 ** bits - 1), path)
     return Radiograph(_resize(x, size).astype(np.float32), path, "MONOCHROME2", "", "", "", bits, None)
 

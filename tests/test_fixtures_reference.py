@@ -422,6 +422,18 @@ def check_mimic_cxr(root: Path) -> None:
         np.testing.assert_array_equal(data.labels[j], want)
 
 
+def check_bloodmnist(root: Path) -> None:
+    """numpy (the format's own reader, as the official medmnist package indexes it) reads what the loader returns."""
+    bm = _mod("bloodmnist")
+    with np.load(root / "bloodmnist.npz") as npz:
+        for split in ("train", "val", "test"):
+            imgs, labs = npz[f"{split}_images"], npz[f"{split}_labels"]
+            assert imgs.dtype == np.uint8 and imgs.ndim == 4 and imgs.shape[-1] == 3 and labs.shape == (len(imgs), 1)
+            data = bm.load(root, split)
+            np.testing.assert_array_equal(data.images, imgs.transpose(0, 3, 1, 2).astype(np.float32) / 255)
+            np.testing.assert_array_equal(data.labels, labs[:, 0])
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -437,6 +449,7 @@ CHECKS = {
     "mednist": (check_mednist, dict(n_per_class=2)), "ecg_images": (check_ecg_images, dict(n_per_class=2)),
     "ubfc_rppg": (check_ubfc_rppg, dict(n=1, seconds=2.0)), "mimic_iv": (check_mimic_iv, dict(n_patients=60)),
     "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)),
+    "bloodmnist": (check_bloodmnist, {}),
 }
 
 

@@ -54,3 +54,22 @@ def test_findings_change_the_images():
         g = mod.to_gray(b.images)
         diff = np.abs(g[b.labels == 1].mean(0) - g[b.labels == 0].mean(0)).max()
         assert diff > 0.02, m
+
+
+def test_ct_lesion_contrast_and_size_knobs():
+    base = mod.simulate("ct", 24, size=32, seed=5)
+    same = mod.simulate("ct", 24, size=32, seed=5, lesion_hu=45.0, lesion_scale=1.0)
+    assert np.array_equal(base.images, same.images)                 # the defaults are the earlier images
+    faint = mod.simulate("ct", 24, size=32, seed=5, lesion_hu=15.0)
+    big = mod.simulate("ct", 24, size=32, seed=5, lesion_scale=2.0)
+    varied = mod.simulate("ct", 24, size=32, seed=5, lesion_hu=(10.0, 80.0))
+    neg, pos = base.labels == 0, base.labels == 1
+    for b in (faint, big):
+        assert np.array_equal(b.labels, base.labels)
+        assert np.array_equal(b.images[neg], base.images[neg])    # images without a lesion do not change
+    assert np.array_equal(varied.labels, base.labels)               # (a drawn contrast moves the noise draws)
+    depth = lambda b: (base.images[pos] - b.images[pos]).sum()      # noqa: E731 — how much darker than default
+    assert depth(faint) < 0 < depth(big)                            # fainter lesion: brighter; larger: darker
+    assert not np.array_equal(varied.images[pos], base.images[pos])
+    with pytest.raises(ValueError, match="CT only"):
+        mod.simulate("mr", 2, lesion_hu=20.0)

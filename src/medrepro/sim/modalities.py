@@ -81,8 +81,10 @@ def _smooth(rng: np.random.Generator, n: int, size: int, sigma: float, complex_:
     return one() + 1j * one() if complex_ else one()
 
 
-def _abdomen(rng, n, size, var):
-    """Shared axial anatomy for CT and MR: masks of body, fat rim, liver, kidneys, spleen, vertebra, lesion."""
+def _abdomen(rng, n, size, var, lesion_scale=1.0):
+    """Shared axial anatomy for CT and MR: masks of body, fat rim, liver, kidneys, spleen, vertebra, lesion.
+
+    ``lesion_scale`` multiplies the lesion's semi-axes (drawn in 0.05-0.1 of the half-width), not the draws."""
     x, y = _grid(n, size)
     ang = _u(rng, n, -0.15, 0.15) * var
     body = _ellipse(x, y, _u(rng, n, -.05, .05) * var, _u(rng, n, -.05, .05) * var, _u(rng, n, .78, .92),
@@ -96,16 +98,19 @@ def _abdomen(rng, n, size, var):
     vert = _ellipse(x, y, 0, _u(rng, n, .32, .4), _u(rng, n, .08, .11), _u(rng, n, .08, .11), edge=0.1)
     ribs = (np.abs(np.sqrt((x / .8) ** 2 + (y / .6) ** 2) - 0.93) < 0.03) * (np.cos(8 * np.arctan2(y, x)) > 0.3)
     lab = rng.random(n) < 0.5
-    les = _ellipse(x, y, _u(rng, n, -.45, -.3), _u(rng, n, -.15, -.05), _u(rng, n, .05, .1), _u(rng, n, .05, .1))
+    les = _ellipse(x, y, _u(rng, n, -.45, -.3), _u(rng, n, -.15, -.05), lesion_scale * _u(rng, n, .05, .1),
+                   lesion_scale * _u(rng, n, .05, .1))
     lesion = les * liver * lab[:, None, None]
     return dict(body=body, fat=np.clip(body - inner, 0, 1), liver=liver, spleen=spleen, kidney=kid, bone=np.clip(
         vert + ribs * body, 0, 1), lesion=lesion), lab.astype(np.int64)
 
 
-def _ct(rng, n, size, var):
-    m, lab = _abdomen(rng, n, size, var)
+def _ct(rng, n, size, var, lesion_hu=45.0, lesion_scale=1.0):
+    m, lab = _abdomen(rng, n, size, var, lesion_scale)
+    if np.ndim(lesion_hu):                                                     # a range: conspicuity varies per image
+        lesion_hu = rng.uniform(float(lesion_hu[0]), float(lesion_hu[1]), n)[:, None, None]
     hu = (-1000 * (1 - m["body"]) + m["body"] * 40 - 140 * m["fat"] + 20 * m["liver"] + 10 * m["spleen"]
-          + 30 * m["kidney"] + 600 * m["bone"] - 45 * m["lesion"])             # Hounsfield-like units
+          + 30 * m["kidney"] + 600 * m["bone"] - lesion_hu * m["lesion"])      # Hounsfield-like units
     hu = hu + 6 * _smooth(rng, n, size, 0.7) + 6 * _smooth(rng, n, size, 3)   # correlated quantum noise, texture
     img = np.clip((hu + 160) / 400, 0, 1)                                       # window: level 40, width 400
     return img[:, None], lab
@@ -245,11 +250,16 @@ _RENDER = {"ct": _ct, "mr": _mr, "us": _us, "xray": _xray, "fundus": _fundus, "h
 
 
 def simulate(modality: str, n: int, *, size: int = 64, seed: int = 0, variability: float = 1.0,
-             channels: int | None = None) -> ModalityBatch:
+             channels: int | None = None, lesion_hu: float | tuple[float, float] = 45.0,
+             lesion_scale: float = 1.0) -> ModalityBatch:
     """Simulate ``n`` images of ``modality`` (one of :data:`MODALITIES`) at ``size`` × ``size`` pixels.
 
     ``channels`` (microscopy only) keeps the first 1–5 fluorescence channels of :data:`MICROSCOPY_CHANNELS`.
     ``variability`` scales the geometric jitter of the anatomy (CT, MR, ultrasound).
+    ``lesion_hu`` (CT only) is how much darker than the liver the focal lesion is, in Hounsfield-like units (a
+    ``(low, high)`` pair draws it per image, uniformly: lesions of varying conspicuity, some too faint to see), and
+    ``lesion_scale`` (CT only) multiplies the lesion's size: lower the contrast to make the finding subtle (the
+    defaults, 45 HU and 1, give the images of earlier releases, byte for byte).
     """
     if modality not in _RENDER:
         raise ValueError(f"unknown modality {modality!r}; known: {list(MODALITIES)}")
@@ -264,7 +274,10 @@ def simulate(modality: str, n: int, *, size: int = 64, seed: int = 0, variabilit
     else:
         if channels is not None and channels != CHANNELS[modality]:
             raise ValueError(f"{modality} has {CHANNELS[modality]} channel(s), got channels={channels}")
-        img, lab = _RENDER[modality](rng, n, size, variability)
+        if modality != "ct" and (np.ndim(lesion_hu) or lesion_hu != 45.0 or lesion_scale != 1.0):
+            raise ValueError(f"lesion_hu and lesion_scale apply to CT only, not {modality!r}")
+        extra = dict(lesion_hu=lesion_hu, lesion_scale=lesion_scale) if modality == "ct" else {}
+        img, lab = _RENDER[modality](rng, n, size, variability, **extra)
     return ModalityBatch(img.astype(np.float32), lab, modality)
 
 

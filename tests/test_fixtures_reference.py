@@ -434,6 +434,25 @@ def check_bloodmnist(root: Path) -> None:
             np.testing.assert_array_equal(data.labels, labs[:, 0])
 
 
+def check_cactus(root: Path) -> None:
+    """PIL and the csv module (not medrepro) read the images and grades the loader returns."""
+    import csv
+
+    from PIL import Image
+
+    ca = _mod("cactus")
+    data = ca.load(root, size=64)
+    with open(root / "grades.csv", newline="") as fh:
+        grades = {(r["View"], r["Image"]): float(r["Grade"]) for r in csv.DictReader(fh)}
+    assert len(data) == len(grades)
+    for k, p in enumerate(data.paths):
+        with Image.open(p) as im:
+            assert im.format == "PNG" and im.mode == "L" and im.size == (64, 64)
+            ref = np.asarray(im, dtype=np.float32) / 255.0
+        np.testing.assert_array_equal(data.images[k], ref)
+        assert data.grades[k] == grades[(data.classes[data.labels[k]], p.name)]
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -449,7 +468,7 @@ CHECKS = {
     "mednist": (check_mednist, dict(n_per_class=2)), "ecg_images": (check_ecg_images, dict(n_per_class=2)),
     "ubfc_rppg": (check_ubfc_rppg, dict(n=1, seconds=2.0)), "mimic_iv": (check_mimic_iv, dict(n_patients=60)),
     "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)),
-    "bloodmnist": (check_bloodmnist, {}),
+    "bloodmnist": (check_bloodmnist, {}), "cactus": (check_cactus, dict(n_scans=2, frames_per_view=1)),
 }
 
 

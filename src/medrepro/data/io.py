@@ -431,6 +431,26 @@ class NiftiImage:
     path: Path | None = None
 
 
+def open_image(path: str | os.PathLike[str]):
+    """Open and decode an image file (PNG, JPEG, BMP, ...) with PIL; returns the loaded ``PIL.Image.Image``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ImageFormatError: PIL cannot decode it (the message names the file and PIL's error).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image not found: {path}")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ImageFormatError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+
+
 def write_nifti(path: str | os.PathLike[str], array: np.ndarray, spacing: Sequence[float] = (1.0, 1.0, 1.0),
                 dtype: type | None = None) -> Path:
     """Save ``array`` as NIfTI-1 (``.nii`` or ``.nii.gz``) with a diagonal affine of ``spacing``.

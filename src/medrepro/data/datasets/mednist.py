@@ -104,24 +104,19 @@ def read_image(path: str | os.PathLike[str], size: int | None = None) -> np.ndar
         FileNotFoundError: no such file.
         ImageFormatError: the file cannot be decoded, or it is a colour image (MedNIST is grayscale).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            scale = 65535.0 if im.mode.startswith("I") else 255.0
-            if im.mode not in ("L", "I;16", "I", "F"):
-                raise ImageFormatError(f"{path}: mode {im.mode!r} ({len(im.getbands())} bands); "
-                                       "MedNIST images are single-channel grayscale")
-            if size is not None and im.size != (size, size):
-                im = im.convert("F").resize((size, size), Image.Resampling.BOX if im.size[0] > size
-                                            else Image.Resampling.BILINEAR)
-            arr = np.asarray(im, dtype=np.float32)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ImageFormatError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+    from ..io import open_image
+
+    im = open_image(path)                                   # FileNotFoundError / ImageFormatError naming the file
+    scale = 65535.0 if im.mode.startswith("I") else 255.0
+    if im.mode not in ("L", "I;16", "I", "F"):
+        raise ImageFormatError(f"{path}: mode {im.mode!r} ({len(im.getbands())} bands); "
+                               "MedNIST images are single-channel grayscale")
+    if size is not None and im.size != (size, size):
+        im = im.convert("F").resize((size, size), Image.Resampling.BOX if im.size[0] > size
+                                    else Image.Resampling.BILINEAR)
+    arr = np.asarray(im, dtype=np.float32)
     if arr.ndim != 2:
         raise ImageFormatError(f"{path}: expected a 2-D image, got shape {arr.shape}")
     return np.clip(arr / scale, 0.0, 1.0)

@@ -270,13 +270,24 @@ def _anatomy(x: np.ndarray, y: np.ndarray, p: dict[str, np.ndarray], c: np.ndarr
 
 def _bmode(iq: np.ndarray, spec: EchoSpec, ref: float, scan: tuple, sector: np.ndarray) -> np.ndarray:
     """Envelope, log compression and bilinear scan conversion of polar IQ data (…, n_r, n_th) → (…, H, W)."""
-    r0, t0, wr, wt = scan
     env = np.abs(iq) / ref                                          # envelope; mean myocardium ≈ 1
-    db = 20 * np.log10(env + 1e-6) + spec.gain_db                   # log compression
-    disp = np.clip(0.7 + db / spec.dynamic_range_db, 0, 1)          # 0 dB (myocardium) → 0.7; DR dB below → 0
+    return compress_and_scan_convert(env, spec.gain_db, spec.dynamic_range_db, scan, sector).astype(np.float32)
+
+
+def compress_and_scan_convert(env: np.ndarray, gain_db, dynamic_range_db: float, scan: tuple,
+                              sector: np.ndarray) -> np.ndarray:
+    """Log compression of a polar envelope (relative to the mean myocardial echo) and bilinear scan conversion.
+
+    ``env`` (…, n_r, n_th); ``gain_db`` a number or an array broadcasting against ``env``; ``scan`` the
+    ``(r0, t0, wr, wt)`` interpolation indices and weights of the output grid. Returns (…, H, W), 0 outside
+    ``sector``. Shared by the cine simulator and the still views (:mod:`medrepro.sim.echo_views`).
+    """
+    r0, t0, wr, wt = scan
+    db = 20 * np.log10(env + 1e-6) + gain_db                        # log compression
+    disp = np.clip(0.7 + db / dynamic_range_db, 0, 1)               # 0 dB (myocardium) → 0.7; DR dB below → 0
     img = (disp[..., r0, t0] * (1 - wr) * (1 - wt) + disp[..., r0 + 1, t0] * wr * (1 - wt)
            + disp[..., r0, t0 + 1] * (1 - wr) * wt + disp[..., r0 + 1, t0 + 1] * wr * wt)
-    return (img * sector).astype(np.float32)
+    return img * sector
 
 
 def _draw_patients(n: int, spec: EchoSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:

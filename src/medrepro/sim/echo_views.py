@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from .echo import _smooth_field, compress_and_scan_convert
+
 #: View names (CACTUS's folder names); ``VIEWS[:4]`` are the base views, ``PSMV`` the one added later.
 VIEWS: tuple[str, ...] = ("A4C", "PL", "PSAV", "SC", "PSMV")
 
@@ -333,19 +335,11 @@ def simulate_views(n_scans: int, frames_per_view: int = 8, views: tuple[str, ...
         re, im = ndimage.gaussian_filter(echo * z[0], psf), ndimage.gaussian_filter(echo * z[1], psf)
         nz = rng.standard_normal((2, m, n_r, n_th), dtype=np.float32) * np.float32(noise_amp * ref * np.sqrt(0.5))
         env = np.hypot(re + nz[0], im + nz[1])                                   # envelope |IQ|
-        db = 20 * np.log10(env / ref + 1e-6) + gain[sl, None, None].astype(np.float32)   # log compression, gain
-        disp = np.clip(0.7 + db / spec.dynamic_range_db, 0, 1)
-        img = (disp[:, r0, t0] * (1 - wr) * (1 - wt) + disp[:, r0 + 1, t0] * wr * (1 - wt)
-               + disp[:, r0, t0 + 1] * (1 - wr) * wt + disp[:, r0 + 1, t0 + 1] * wr * wt)
-        images[sl] = img * sector
+        images[sl] = compress_and_scan_convert(env / ref, gain[sl, None, None].astype(np.float32),
+                                               spec.dynamic_range_db, (r0, t0, wr, wt), sector)
     errors = dict(off_axis_deg=theta, depth_factor=depth, gain_db=gain, shadow_db=shadow_db,
                   shadow_width_deg=shadow_w)
     names = tuple(views) + (("Random",) if n_random > 0 else ())
     return ViewFrames(images=images, view=view, views=names, grade=grade, completeness=completeness,
                       clarity=clarity, scan=scan, errors=errors, sector=sector)
 
-
-def _smooth_field(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
-    from .echo import _smooth_field as smooth
-
-    return smooth(rng, shape, sigma)

@@ -453,6 +453,22 @@ def check_cactus(root: Path) -> None:
         assert data.grades[k] == grades[(data.classes[data.labels[k]], p.name)]
 
 
+def check_fives(root: Path) -> None:
+    """PIL (not medrepro) reads the photographs and masks the loader returns, in both splits."""
+    from PIL import Image
+
+    fv = _mod("fives")
+    for split in ("train", "test"):
+        data = fv.load(root, split)
+        assert len(data) == len(list((root / split / "Original").glob("*.png")))
+        for k, p in enumerate(data.paths):
+            with Image.open(p) as im:
+                assert im.format == "PNG" and im.mode == "RGB"
+                np.testing.assert_array_equal(data.images[k], np.asarray(im, dtype=np.float32) / 255.0)
+            with Image.open(root / split / "Ground truth" / p.name) as m:
+                np.testing.assert_array_equal(data.masks[k], np.asarray(m.convert("L")) > 127)
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -469,6 +485,7 @@ CHECKS = {
     "ubfc_rppg": (check_ubfc_rppg, dict(n=1, seconds=2.0)), "mimic_iv": (check_mimic_iv, dict(n_patients=60)),
     "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)),
     "bloodmnist": (check_bloodmnist, {}), "cactus": (check_cactus, dict(n_scans=2, frames_per_view=1)),
+    "fives": (check_fives, dict(n_train=2, n_test=2, size=32)),
 }
 
 

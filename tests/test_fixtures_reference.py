@@ -469,6 +469,26 @@ def check_fives(root: Path) -> None:
                 np.testing.assert_array_equal(data.masks[k], np.asarray(m.convert("L")) > 127)
 
 
+def check_hyper_kvasir(root: Path) -> None:
+    """PIL (not medrepro) reads the JPEGs, split lists and masks the loader returns."""
+    from PIL import Image
+
+    hk = _mod("hyper_kvasir")
+    data = hk.load_labeled(root, size=32, split="test")
+    rows = [ln.split() for ln in (root / "HKVASIR_test.txt").read_text().splitlines()[1:]]
+    assert [p.relative_to(root).as_posix() for p in data.paths] == [r[2] for r in rows]
+    for k, p in enumerate(data.paths):
+        with Image.open(p) as im:
+            assert im.format == "JPEG" and im.mode == "RGB" and im.size == (32, 32)
+            np.testing.assert_array_equal(data.images[k], np.asarray(im, np.float32).transpose(2, 0, 1) / 255)
+        assert data.labels[k] == int(rows[k][1]) - 1
+    seg = hk.load_segmented(root, size=32)
+    for m, p in zip(seg.masks, seg.paths):
+        with Image.open(root / "segmented-images" / "masks" / p.name) as im:
+            assert im.format == "JPEG"
+            np.testing.assert_array_equal(m, np.asarray(im.convert("L")) >= 128)
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -486,6 +506,7 @@ CHECKS = {
     "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)),
     "bloodmnist": (check_bloodmnist, {}), "cactus": (check_cactus, dict(n_scans=2, frames_per_view=1)),
     "fives": (check_fives, dict(n_train=2, n_test=2, size=32)),
+    "hyper_kvasir": (check_hyper_kvasir, dict(n=12)),
 }
 
 

@@ -43,3 +43,36 @@ def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, num_classes: int,
     ce = F.cross_entropy(logits, target.long(), reduction="none")
     ce = ce.mean() if weight is None else (ce * weight).sum() / weight.sum().clamp_min(1e-8)
     return 0.5 * (ce + soft_dice_loss(logits, target, num_classes, weight))
+
+
+def margin_loss(emb: torch.Tensor, labels: torch.Tensor, *, beta: float | torch.Tensor = 1.2, margin: float = 0.2,
+                cutoff: float = 0.5, infinity: float = 1e6) -> torch.Tensor:
+    """Margin loss (Wu et al., 2017) with the negative sampling of Adiga et al.'s official code.
+
+    For unit embeddings ``emb`` (N, D) and labels ``labels`` (N,), every ordered pair (i, j) of the same class
+    (i ≠ j) is a positive; for each anchor i, ``k`` negatives are sampled — the k nearest points whose distance
+    is at least ``cutoff`` and that are not positives, with k = (number of positive pairs) // N. With
+    D_ij = ||e_i − e_j||:
+
+        L = [Σ_pos relu(D_ap − β + m) + Σ_neg relu(β − D_an + m)] / (number of non-zero terms)
+
+    (the sum is divided by the count only when that is positive). As in the official sampler, when an anchor
+    has fewer than k admissible negatives the nearest masked points fill the list (``infinity`` is added to
+    masked distances), and the terms sum over positives and negatives separately, which equals the official
+    triplet lists when every anchor has the same number of positives (class-balanced batches).
+    """
+    n = len(emb)
+    sq = (emb[:, None, :] - emb[None, :, :]).pow(2).sum(-1)
+    d_sample = sq.detach().clamp(min=1e-4).sqrt()                          # the sampler's pdist (eps 1e-4)
+    same = labels[:, None] == labels[None, :]
+    pos = same & ~torch.eye(n, dtype=torch.bool, device=emb.device)
+    k = int(pos.sum()) // n
+    masked = d_sample + infinity * (pos | (d_sample < cutoff)).to(d_sample.dtype)
+    nearest = masked.topk(max(1, min(k, n)), dim=1, largest=False).indices
+    neg = torch.zeros_like(pos).scatter(1, nearest, True)
+    d = (sq + 1e-8).sqrt()                                                  # the loss's distance (eps 1e-8)
+    pos_terms = F.relu(d[pos] - beta + margin)
+    neg_terms = F.relu(beta - d[neg] + margin) if k > 0 else d.new_zeros(0)
+    count = (pos_terms > 0).sum() + (neg_terms > 0).sum()
+    total = pos_terms.sum() + neg_terms.sum()
+    return total / count if count > 0 else total

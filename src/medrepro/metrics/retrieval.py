@@ -1,0 +1,54 @@
+"""Retrieval and clustering scores of an embedding (deep metric learning's standard protocol).
+
+Recall@K: the share of queries whose K nearest neighbours (Euclidean, the query itself excluded) hold at least
+one image of the query's class. NMI: normalised mutual information between the labels and a k-means clustering
+of the embedding into as many clusters as there are classes (scikit-learn's KMeans here; the official code of
+Adiga et al. uses faiss).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def neighbours(emb: np.ndarray, k: int, batch: int = 1024) -> np.ndarray:
+    """Indices ``(N, k)`` of each row's k nearest other rows (Euclidean; ties broken by index), brute force."""
+    x = np.asarray(emb, np.float64)
+    n = len(x)
+    if not 1 <= k < n:
+        raise ValueError(f"k must be in 1..{n - 1}, got {k}")
+    sq = (x ** 2).sum(1)
+    out = np.empty((n, k), np.int64)
+    for s in range(0, n, batch):
+        d = sq[s:s + batch, None] + sq[None, :] - 2 * x[s:s + batch] @ x.T
+        d[np.arange(len(d)), np.arange(s, s + len(d))] = np.inf           # a query never retrieves itself
+        part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(d, 1)[:, :k]
+        order = np.lexsort((part, np.take_along_axis(d, part, 1)), axis=1)
+        out[s:s + batch] = np.take_along_axis(part, order, 1)
+    return out
+
+
+def recall_hits(emb: np.ndarray, labels: Sequence[int], k: int = 1) -> np.ndarray:
+    """Per query: 1.0 when one of its k nearest neighbours has its label, else 0.0 (mean = Recall@K)."""
+    y = np.asarray(labels)
+    nn_ = neighbours(emb, k)
+    return (y[nn_] == y[:, None]).any(1).astype(float)
+
+
+def recall_at_k(emb: np.ndarray, labels: Sequence[int], ks: Sequence[int] = (1, 2, 4, 8)) -> dict[int, float]:
+    """Recall@K for each K in ``ks``."""
+    return {int(k): float(recall_hits(emb, labels, k).mean()) for k in ks}
+
+
+def kmeans_nmi(emb: np.ndarray, labels: Sequence[int], n_clusters: int | None = None, seed: int = 0,
+               n_init: int = 3) -> tuple[float, np.ndarray]:
+    """NMI between ``labels`` and a k-means clustering of ``emb`` (``n_clusters`` default: number of classes);
+    returns (NMI, cluster assignments)."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import normalized_mutual_info_score
+
+    y = np.asarray(labels)
+    k = len(np.unique(y)) if n_clusters is None else n_clusters
+    assign = KMeans(k, n_init=n_init, random_state=seed).fit_predict(np.asarray(emb, np.float64))
+    return float(normalized_mutual_info_score(y, assign)), assign

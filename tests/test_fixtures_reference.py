@@ -489,6 +489,30 @@ def check_hyper_kvasir(root: Path) -> None:
             np.testing.assert_array_equal(m, np.asarray(im.convert("L")) >= 128)
 
 
+def check_cadica(root: Path) -> None:
+    """PIL and plain text reading (not medrepro) give the frames, lesion labels and boxes the loader returns."""
+    from PIL import Image
+
+    ca = _mod("cadica")
+    data = ca.load(root, size=64)
+    base = root / "selectedVideos"
+    n = 0
+    for pdir in sorted(p for p in base.iterdir() if p.is_dir()):
+        lesion_videos = (pdir / "lesionVideos.txt").read_text().split()
+        for v in lesion_videos + (pdir / "nonlesionVideos.txt").read_text().split():
+            for stem in (pdir / v / f"{pdir.name}_{v}_selectedFrames.txt").read_text().split():
+                k = data.paths.index(pdir / v / "input" / f"{stem}.png")
+                with Image.open(data.paths[k]) as im:
+                    assert im.format == "PNG" and im.mode == "L" and im.size == (64, 64)
+                    np.testing.assert_array_equal(data.images[k], np.asarray(im, dtype=np.float32) / 255.0)
+                gt = pdir / v / "groundtruth" / f"{stem}.txt"
+                rows = [ln.split() for ln in gt.read_text().splitlines()] if gt.is_file() else []
+                assert bool(data.lesion[k]) == (v in lesion_videos and bool(rows))
+                assert [(b.x, b.y, b.w, b.h, b.label) for b in data.boxes[k]] == \
+                    [(float(r[0]), float(r[1]), float(r[2]), float(r[3]), r[4]) for r in rows]
+                n += 1
+    assert n == len(data)
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -507,6 +531,7 @@ CHECKS = {
     "bloodmnist": (check_bloodmnist, {}), "cactus": (check_cactus, dict(n_scans=2, frames_per_view=1)),
     "fives": (check_fives, dict(n_train=2, n_test=2, size=32)),
     "hyper_kvasir": (check_hyper_kvasir, dict(n=12)),
+    "cadica": (check_cadica, dict(n_patients=2)),
 }
 
 

@@ -72,7 +72,9 @@ class AngioSet:
 
     ``boxes[i]`` is an array ``(k, 4)`` of ``x y w h`` in pixels (empty for non-lesion frames) and ``severity[i]``
     the diameter reduction of the lesion in view (0 for none); ``selected`` marks the frames a reader would keep
-    (the filled phase; the first, wash-in frame of each video is not selected).
+    (the filled phase; the first, wash-in frame of each video is not selected). ``site[i]`` is the pixel
+    position ``(x, y)`` of the patient's lesion site in frame ``i`` — in non-lesion videos too, where the same
+    place of the same tree is seen without the narrowing — for matched comparisons.
     """
 
     frames: np.ndarray
@@ -83,6 +85,7 @@ class AngioSet:
     severity: np.ndarray
     selected: np.ndarray
     boxes: list[np.ndarray] = field(default_factory=list)
+    site: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -195,7 +198,7 @@ def simulate_patients(n_patients: int, spec: AngioSpec = AngioSpec(), seed: int 
     gx, gy = np.meshgrid(lin, lin)
     xy = np.stack([gx, gy], -1)
     vignette = np.exp(-0.25 * (gx ** 2 + gy ** 2))
-    frames, patient, video, frame, lesion, severity, selected, boxes = [], [], [], [], [], [], [], []
+    frames, patient, video, frame, lesion, severity, selected, boxes, site = [], [], [], [], [], [], [], [], []
     V, F = spec.videos_per_patient, spec.frames_per_video
     for p in range(n_patients):
         vessels, ostium, trunk, pos = _patient_tree(rng, spec)
@@ -241,9 +244,9 @@ def simulate_patients(n_patients: int, spec: AngioSpec = AngioSpec(), seed: int 
                 lx, ly = (lesion_xy * zoom + dxy + 1) / 2 * S        # lesion centre in pixels
                 inside = 0.08 * S < lx < 0.92 * S and 0.08 * S < ly < 0.92 * S
                 les = bool(is_les[v] and f > 0 and inside)
-                lesion.append(les); severity.append(sev if les else 0.0)
+                lesion.append(les); severity.append(sev if les else 0.0); site.append((lx, ly))
                 bw = spec.box * S
                 boxes.append(np.array([[round(lx - bw / 2), round(ly - bw / 2), round(bw), round(bw)]], float)
                              if les else np.zeros((0, 4)))
     return AngioSet(np.asarray(frames, np.float32), np.asarray(patient), np.asarray(video), np.asarray(frame),
-                    np.asarray(lesion), np.asarray(severity), np.asarray(selected), boxes)
+                    np.asarray(lesion), np.asarray(severity), np.asarray(selected), boxes, np.asarray(site))

@@ -235,7 +235,7 @@ def write(root: str | os.PathLike[str], frames: np.ndarray, patient: Sequence[in
     return root
 
 
-def make_fixture(root: str | os.PathLike[str], seed: int = 0, n_patients: int = 4, videos_per_patient: int = 3,
+def make_fixture(root: str | os.PathLike[str], seed: int = 0, n_patients: int = 6, videos_per_patient: int = 4,
                  frames_per_video: int = 2, size: int = 64) -> Path:
     """A miniature of CADICA's layout: simulated patients' frames as PNG (PIL), lists and box files as text.
 

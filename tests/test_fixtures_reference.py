@@ -513,6 +513,29 @@ def check_cadica(root: Path) -> None:
                 n += 1
     assert n == len(data)
 
+def check_erp_core(root: Path) -> None:
+    """MNE's EEGLAB reader (not medrepro) reads each .set/.fdt with the loader's channels, rate, data (µV) and
+    stimulus events; csv reads participants.tsv with the subjects the loader finds."""
+    import mne
+
+    from medrepro.data.datasets import erp_core
+
+    subjects = erp_core.subjects_present(root)
+    with open(root / "participants.tsv", newline="") as f:
+        listed = [int(r["participant_id"].removeprefix("sub-")) for r in csv.DictReader(f, delimiter="\t")]
+    assert subjects and sorted(listed) == subjects
+    for s in subjects:
+        rec = erp_core.load_subject(root, s)
+        raw = mne.io.read_raw_eeglab(erp_core.set_path(root, s), preload=True, verbose="error")
+        assert tuple(raw.ch_names) == rec.ch_names and raw.info["sfreq"] == rec.fs
+        np.testing.assert_allclose(raw.get_data() * 1e6, rec.data, rtol=0, atol=1e-9)
+        events, ids = mne.events_from_annotations(raw, verbose="error")
+        codes = {v: int(k) for k, v in ids.items()}
+        stim = np.array([codes[e] not in erp_core.RESPONSE_CODES for e in events[:, 2]])
+        np.testing.assert_array_equal(events[stim, 0], rec.event_samples)
+        np.testing.assert_array_equal([codes[e] for e in events[stim, 2]], rec.event_values)
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -532,6 +555,7 @@ CHECKS = {
     "fives": (check_fives, dict(n_train=2, n_test=2, size=32)),
     "hyper_kvasir": (check_hyper_kvasir, dict(n=12)),
     "cadica": (check_cadica, dict(n_patients=2)),
+    "erp_core": (check_erp_core, dict(n_subjects=2)),
 }
 
 

@@ -12,21 +12,8 @@ def fixture_root(tmp_path_factory):
     return erp_core.make_fixture(tmp_path_factory.mktemp("erp_core"), seed=0, n_subjects=2)
 
 
-def test_mne_reads_what_the_loader_returns(fixture_root):
-    """mne.io.read_raw_eeglab (not medrepro) reads the fixture's .set/.fdt: same channels, rate, data, events."""
-    import mne
-
-    for s in erp_core.subjects_present(fixture_root):
-        rec = erp_core.load_subject(fixture_root, s)
-        raw = mne.io.read_raw_eeglab(erp_core.set_path(fixture_root, s), preload=True, verbose="error")
-        assert tuple(raw.ch_names) == rec.ch_names == erp_core.EEG_CHANNELS + erp_core.EOG_CHANNELS
-        assert raw.info["sfreq"] == rec.fs == erp_core.FS
-        np.testing.assert_allclose(raw.get_data() * 1e6, rec.data, rtol=0, atol=1e-9)
-        events, ids = mne.events_from_annotations(raw, verbose="error")
-        codes = {v: int(k) for k, v in ids.items()}
-        stim = np.array([codes[e] not in erp_core.RESPONSE_CODES for e in events[:, 2]])
-        np.testing.assert_array_equal(events[stim, 0], rec.event_samples)
-        np.testing.assert_array_equal([codes[e] for e in events[stim, 2]], rec.event_values)
+# MNE reading the fixture as the loader does (channels, rate, data, events): tests/test_fixtures_reference.py,
+# check_erp_core.
 
 
 def test_epochs_equal_mne_pipeline_on_the_same_file(fixture_root):

@@ -357,6 +357,19 @@ def check_isles22(root: Path) -> None:
         np.testing.assert_array_equal(case.mask, np.asarray(nib.load(p["msk"]).dataobj), err_msg=cid)
 
 
+def check_ixi(root: Path) -> None:
+    """nibabel reads every subject's T2 and PD (one grid) as the loader does; T1 is resampled onto it."""
+    import nibabel as nib
+
+    ixi = _mod("ixi")
+    for sid in ixi.subject_ids(root):
+        sub = ixi.load_subject(root, sid)
+        for seq in ("T2", "PD"):
+            np.testing.assert_array_equal(sub.images[seq], nib.load(ixi.path(root, sid, seq)).get_fdata(dtype=np.float32),
+                                          err_msg=sid)
+        assert sub.images["T1"].shape == sub.images["T2"].shape, sid
+
+
 def check_camus(root: Path) -> None:
     """nibabel reads each half-sequence and its labels ((width, height, frames) on disk) as the loader does."""
     import nibabel as nib
@@ -556,6 +569,7 @@ CHECKS = {
     "hyper_kvasir": (check_hyper_kvasir, dict(n=12)),
     "cadica": (check_cadica, dict(n_patients=2)),
     "erp_core": (check_erp_core, dict(n_subjects=2)),
+    "ixi": (check_ixi, dict(n_subjects=2)),
 }
 
 

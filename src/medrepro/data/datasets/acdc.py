@@ -293,3 +293,90 @@ def make_fixture(root: str | os.PathLike[str], seed: int = 0, n_training: int = 
         "IEEE TMI 37(11):2514-2525, 2018.\n")
     mark_fixture(root, "acdc")
     return root
+
+
+# --------------------------------------------------------------------------------- 2-D + time series
+@dataclass
+class AcdcSeries:
+    """2-D + time series of single short-axis slices, each with the labels of one annotated frame."""
+
+    images: np.ndarray      # (N, T, H, W) float32 in [0, 1] (each series scaled as a whole)
+    labels: np.ndarray      # (N, H, W) uint8, the ED frame's ground truth
+    patient: np.ndarray     # (N,) patient folder name
+    slice_index: np.ndarray  # (N,)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def write_series(root: str | os.PathLike[str], patient: str, *, series: np.ndarray, label: np.ndarray,
+                 info: dict[str, object], spacing: Sequence[float] = (1.5, 1.5, 10.0),
+                 split: str = "training", scale: float = 1000.0) -> Path:
+    """Write a 2-D + time series (one slice) in the ACDC layout: ``_4d`` (X, Y, 1, T), ED/ES frames and labels.
+
+    Args:
+        series: (T, H, W) images (multiplied by ``scale`` and stored as int16, like the real files).
+        label: (H, W) labels (0..3) of the ED frame; the ES frame gets the same labels (a series in which the
+            heart does not change shape, as in motion-corrected first-pass perfusion).
+        info: Info.cfg values; ``NbFrame`` must equal T.
+    """
+    series, label = np.asarray(series, dtype=float), np.asarray(label)
+    if series.ndim != 3 or label.shape != series.shape[1:]:
+        raise ValueError(f"series {series.shape} must be (T, H, W) and label {label.shape} (H, W)")
+    if int(info["NbFrame"]) != series.shape[0]:  # type: ignore[arg-type]
+        raise ValueError(f"NbFrame={info['NbFrame']} but the series has {series.shape[0]} frames")
+    folder = Path(root) / split / patient
+    if not _PATIENT.match(patient):
+        raise ValueError(f"ACDC patient folders are named patientXXX, got {patient!r}")
+    write_info(folder / "Info.cfg", info)
+    vol = np.clip(np.rint(series * scale), -32768, 32767)
+    for phase in ("ED", "ES"):
+        img_p, gt_p = frame_paths(root, patient, int(info[phase]), split)  # type: ignore[arg-type]
+        write_nifti(img_p, vol[int(info[phase]) - 1][:, :, None], spacing, dtype=np.int16)  # type: ignore[arg-type]
+        write_nifti(gt_p, label[:, :, None], spacing, dtype=np.uint8)
+    write_nifti(folder / f"{patient}_4d.nii.gz", np.moveaxis(vol, 0, 2)[:, :, None, :], tuple(spacing) + (1.0,),
+                dtype=np.int16)
+    return folder
+
+
+def load_series(root: str | os.PathLike[str], patients: Iterable[str] | None = None, *, split: str = "training",
+                n_frames: int | None = None, size: int | None = None) -> AcdcSeries:
+    """Read every slice of each patient's ``_4d`` file as a (T, H, W) series with the ED frame's labels.
+
+    ``n_frames`` keeps that many frames starting at the ED frame (wrapping around the cycle); ``size``
+    resizes each slice to a square. Each series is scaled to [0, 1] by its own percentiles.
+
+    Raises:
+        FileNotFoundError: the ``_4d`` file or a frame is missing (the message names it).
+        AcdcFormatError: the ``_4d`` file is not 4-D, its slices differ from the ED frame's, or it has fewer
+            frames than ``NbFrame``.
+    """
+    patients = list(patients) if patients is not None else list_patients(root, split)
+    if not patients:
+        raise ValueError(f"no patients to load from {Path(root) / split}")
+    imgs, labs, pat, zs = [], [], [], []
+    for p in patients:
+        ed = load_patient(root, p, split)[0]
+        path = Path(root) / split / p / f"{p}_4d.nii.gz"
+        cine = read_nifti(path, ndim=4).array
+        if cine.shape[:3] != ed.label.shape:
+            raise AcdcFormatError(f"{path}: shape {cine.shape} does not match the ED labels {ed.label.shape}")
+        nb = int(ed.info["NbFrame"])  # type: ignore[arg-type]
+        if cine.shape[3] < nb:
+            raise AcdcFormatError(f"{path}: {cine.shape[3]} frames, Info.cfg says NbFrame={nb}")
+        nt = n_frames or nb
+        order = (np.arange(nt) + ed.frame - 1) % cine.shape[3]
+        for z in range(cine.shape[2]):
+            s = normalize_volume(cine[:, :, z, :][:, :, order])      # (X, Y, T)
+            lab = ed.label[:, :, z]
+            if size is not None:
+                s, lab = _resize(s, size, 1), _resize(lab[:, :, None], size, 0)[:, :, 0]
+            imgs.append(np.moveaxis(s, 2, 0))
+            labs.append(lab)
+            pat.append(p)
+            zs.append(z)
+    shapes = {a.shape for a in imgs}
+    if len(shapes) > 1:
+        raise ValueError(f"series differ in shape {sorted(shapes)}; pass size= and n_frames=")
+    return AcdcSeries(images=np.stack(imgs).astype(np.float32), labels=np.stack(labs).astype(np.uint8),
+                      patient=np.asarray(pat), slice_index=np.asarray(zs))

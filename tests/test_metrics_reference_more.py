@@ -84,3 +84,30 @@ def test_staple_matches_itk():
     np.testing.assert_allclose(ours.posterior, ref, atol=1e-4)
     np.testing.assert_allclose(ours.sensitivity, f.GetSensitivity(), atol=1e-5)
     np.testing.assert_allclose(ours.specificity, f.GetSpecificity(), atol=1e-5)
+
+
+def test_binary_dice_equals_sklearn_f1_per_image():
+    """medrepro.metrics.binary_dice (one value per image) equals scikit-learn's f1_score on each flattened pair,
+    including empty masks (``empty`` plays the role of ``zero_division``), and keeps leading batch axes."""
+    from sklearn.metrics import f1_score
+
+    from medrepro.metrics import binary_dice
+
+    rng = np.random.default_rng(0)
+    pred = rng.random((3, 4, 9, 11)) < rng.random((3, 4, 1, 1))
+    target = rng.random((3, 4, 9, 11)) < 0.3
+    pred[0, 0] = False
+    target[0, 0] = False                                         # both empty
+    pred[1, 1] = False                                           # prediction empty only
+    for empty in (1.0, 0.0):
+        got = binary_dice(pred, target, empty=empty)
+        assert got.shape == (3, 4)
+        ref = np.array([[f1_score(t.ravel(), p.ravel(), zero_division=empty) for p, t in zip(pr, tr)]
+                        for pr, tr in zip(pred, target)])
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+    assert float(binary_dice(pred[0, 1], target[0, 1])) == pytest.approx(f1_score(target[0, 1].ravel(),
+                                                                                  pred[0, 1].ravel()))
+    np.testing.assert_array_equal(binary_dice(pred, target[:, :1]),                       # targets broadcast
+                                  binary_dice(pred, np.broadcast_to(target[:, :1], pred.shape)))
+    with pytest.raises(ValueError, match="one shape"):
+        binary_dice(pred[0], target[1, :2])

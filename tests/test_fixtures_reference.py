@@ -357,6 +357,25 @@ def check_isles22(root: Path) -> None:
         np.testing.assert_array_equal(case.mask, np.asarray(nib.load(p["msk"]).dataobj), err_msg=cid)
 
 
+def check_isles24(root: Path) -> None:
+    """nibabel reads every case's four perfusion maps, lesion mask and 4-D CTP, and csv its clinical tables, as
+    the loader does."""
+    import nibabel as nib
+
+    isles = _mod("isles24")
+    for cid in isles.case_ids(root):
+        p, case = isles.paths(root, cid), isles.load_case(root, cid, ctp=True)
+        for m in isles.MAPS:
+            np.testing.assert_array_equal(case.maps[m], nib.load(p[m]).get_fdata(dtype=np.float32), err_msg=cid)
+        np.testing.assert_array_equal(case.mask, np.asarray(nib.load(p["msk"]).dataobj), err_msg=cid)
+        ctp = nib.load(p["ctp"])
+        np.testing.assert_array_equal(case.ctp, ctp.get_fdata(dtype=np.float32), err_msg=cid)
+        assert case.dt == ctp.header.get_zooms()[3]
+        with open(p["outcome"], newline="") as f:
+            header, row = list(csv.reader(f))
+        assert all(case.clinical[k] == v for k, v in zip(header, row)), cid
+
+
 def check_ixi(root: Path) -> None:
     """nibabel reads every subject's T2 and PD (one grid) as the loader does; T1 is resampled onto it."""
     import nibabel as nib
@@ -570,6 +589,7 @@ CHECKS = {
     "cadica": (check_cadica, dict(n_patients=2)),
     "erp_core": (check_erp_core, dict(n_subjects=2)),
     "ixi": (check_ixi, dict(n_subjects=2)),
+    "isles24": (check_isles24, dict(n_cases=2)),
 }
 
 

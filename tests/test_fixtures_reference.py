@@ -485,6 +485,27 @@ def check_cactus(root: Path) -> None:
         assert data.grades[k] == grades[(data.classes[data.labels[k]], p.name)]
 
 
+def check_paxray(root: Path) -> None:
+    """Python's json reads paxray.json, Pillow the PNGs and numpy's np.load the label stacks as the loader does."""
+    import json
+
+    from PIL import Image
+
+    px = _mod("paxray")
+    index = json.loads((root / "paxray.json").read_text())
+    names = [index["label_dict"][str(i)] for i in range(len(index["label_dict"]))]
+    for split in ("train", "val", "test"):
+        data = px.load_split(root, split)
+        assert data.class_names == names and data.stems == [i["image"][7:-4] for i in index[split]]
+        for k, item in enumerate(index[split]):
+            with Image.open(root / item["image"]) as im:
+                assert im.format == "PNG" and im.mode == "L"
+                np.testing.assert_array_equal(data.images[k], np.asarray(im, np.float32) / 255)
+            lab = np.load(root / item["target"])
+            assert lab.dtype == bool and lab.shape == (len(names),) + data.images.shape[1:]
+            np.testing.assert_array_equal(data.labels[k], lab)
+
+
 def check_fives(root: Path) -> None:
     """PIL (not medrepro) reads the photographs and masks the loader returns, in both splits."""
     from PIL import Image
@@ -585,6 +606,7 @@ CHECKS = {
     "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)),
     "bloodmnist": (check_bloodmnist, {}), "cactus": (check_cactus, dict(n_scans=2, frames_per_view=1)),
     "fives": (check_fives, dict(n_train=2, n_test=2, size=32)),
+    "paxray": (check_paxray, dict(n_patients=4, size=32)),
     "hyper_kvasir": (check_hyper_kvasir, dict(n=12)),
     "cadica": (check_cadica, dict(n_patients=2)),
     "erp_core": (check_erp_core, dict(n_subjects=2)),

@@ -46,10 +46,8 @@ def dice_per_class(pred: np.ndarray, target: np.ndarray, labels: Sequence[int]) 
     return np.asarray(out, dtype=float)
 
 
-def binary_dice(pred: np.ndarray, target: np.ndarray, *, empty: float = 1.0) -> np.ndarray:
-    """Dice 2|P∩T| / (|P|+|T|) of binary masks, one value per image: the last two axes are the image, any leading
-    axes are a batch that broadcasts (e.g. (N, K, H, W) predictions of K models against (N, 1, H, W) targets; a
-    single 2-D pair gives a 0-d array). ``empty`` is the value where both masks are empty."""
+def _mask_pair(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both as boolean arrays, checked to be masks of one shape (..., H, W) or to broadcast to one."""
     pred, target = np.asarray(pred, bool), np.asarray(target, bool)
     try:
         shape = np.broadcast_shapes(pred.shape, target.shape)
@@ -58,9 +56,27 @@ def binary_dice(pred: np.ndarray, target: np.ndarray, *, empty: float = 1.0) -> 
     if len(shape) < 2 or pred.shape[-2:] != target.shape[-2:]:
         raise ValueError(f"pred {pred.shape} and target {target.shape} must be masks of one shape (..., H, W), "
                          "or broadcast to one")
+    return pred, target
+
+
+def binary_dice(pred: np.ndarray, target: np.ndarray, *, empty: float = 1.0) -> np.ndarray:
+    """Dice 2|P∩T| / (|P|+|T|) of binary masks, one value per image: the last two axes are the image, any leading
+    axes are a batch that broadcasts (e.g. (N, K, H, W) predictions of K models against (N, 1, H, W) targets; a
+    single 2-D pair gives a 0-d array). ``empty`` is the value where both masks are empty."""
+    pred, target = _mask_pair(pred, target)
     inter = (pred & target).sum((-2, -1))
     size = pred.sum((-2, -1)) + target.sum((-2, -1))
     return np.where(size > 0, 2 * inter / np.maximum(size, 1), empty)
+
+
+def binary_iou(pred: np.ndarray, target: np.ndarray, *, empty: float = 1.0) -> np.ndarray:
+    """IoU (Jaccard) |P∩T| / |P∪T| of binary masks, one value per image, with the broadcasting and shape rules of
+    :func:`binary_dice` (e.g. (N, C, H, W) multi-label masks give (N, C)). ``empty`` is the value where both
+    masks are empty (PAXRay's official evaluation adds 1e-6 to the union, so it scores that case 0)."""
+    pred, target = _mask_pair(pred, target)
+    inter = (pred & target).sum((-2, -1))
+    union = (pred | target).sum((-2, -1))
+    return np.where(union > 0, inter / np.maximum(union, 1), empty)
 
 
 def _surface(mask: np.ndarray) -> np.ndarray:

@@ -98,7 +98,7 @@ def simulate_ctp(n_cases: int, *, spec: CTPSpec | None = None, seed: int = 0) ->
     rng = np.random.default_rng(seed)
     slab, affine = _tissue_slab(spec)
     T = spec.n_frames
-    fine = 10                                     # simulation grid: dt / 10
+    fine = 4                                      # simulation grid: dt / 4
     tf = np.arange(T * fine) * spec.dt / fine
     ts = np.arange(T) * spec.dt
     shared = (rng.uniform(*spec.aif_t0), rng.uniform(*spec.aif_beta), rng.uniform(*spec.aif_peak))
@@ -115,8 +115,8 @@ def simulate_ctp(n_cases: int, *, spec: CTPSpec | None = None, seed: int = 0) ->
         cbf0 = fg * CBF0["gm"] + (1 - fg) * CBF0["wm"]
         cbv0 = fg * CBV0["gm"] + (1 - fg) * CBV0["wm"]
         # bolus (the same for all cases in the control)
-        t0, beta, peak = shared if spec.same_bolus else (rng.uniform(*spec.aif_t0), rng.uniform(*spec.aif_beta),
-                                                          rng.uniform(*spec.aif_peak))
+        own = (rng.uniform(*spec.aif_t0), rng.uniform(*spec.aif_beta), rng.uniform(*spec.aif_peak))
+        t0, beta, peak = shared if spec.same_bolus else own   # drawn either way: the same seed, the same lesions
         aif_f = peak * gamma_variate(tf, t0, spec.aif_alpha, beta)
         # occluded territory in one hemisphere: severity from the distance to a lateral centre, rough edges
         xs = np.flatnonzero(brain.any((1, 2)))

@@ -376,6 +376,22 @@ def check_isles24(root: Path) -> None:
         assert all(case.clinical[k] == v for k, v in zip(header, row)), cid
 
 
+def check_atm22(root: Path) -> None:
+    """nibabel reads every case's CT (int16 HU) and airway label as the loader does; the excluded case is not listed."""
+    import nibabel as nib
+
+    atm = _mod("atm22")
+    ids = atm.case_ids(root)
+    assert "ATM_164_0000" not in ids
+    for cid in ids:
+        p, case = atm.paths(root, cid), atm.load_case(root, cid)
+        ref = nib.load(p["image"])
+        assert ref.get_data_dtype() == np.int16, cid
+        np.testing.assert_array_equal(case.image, ref.get_fdata(dtype=np.float32), err_msg=cid)
+        np.testing.assert_array_equal(case.label, np.asarray(nib.load(p["label"]).dataobj), err_msg=cid)
+        assert case.spacing == tuple(float(z) for z in ref.header.get_zooms()[:3])
+
+
 def check_ixi(root: Path) -> None:
     """nibabel reads every subject's T2 and PD (one grid) as the loader does; T1 is resampled onto it."""
     import nibabel as nib
@@ -432,6 +448,28 @@ def check_deap(root: Path) -> None:
         data, labels = deap.load_subject(path)
         np.testing.assert_array_equal(data, ref["data"], err_msg=path.name)
         np.testing.assert_array_equal(labels, ref["labels"], err_msg=path.name)
+
+
+def check_things_eeg2(root: Path) -> None:
+    """numpy's np.load(allow_pickle=True) (as the official THINGS-EEG2 and ATM loaders call it) and
+    torch.load read what the loader reads, for both ways the dicts are saved (np.save and pickle.dump)."""
+    import torch
+
+    te = _mod("things_eeg2")
+    for subject in te.subjects_present(root):
+        for name in te.PARTS.values():
+            path = te.subject_dir(root, subject) / name
+            ref = np.load(path, allow_pickle=True)
+            ref = ref.item() if isinstance(ref, np.ndarray) else ref
+            part = te.load_part(path)
+            np.testing.assert_array_equal(part.data, ref["preprocessed_eeg_data"], err_msg=str(path))
+            assert list(part.ch_names) == list(ref["ch_names"]), path
+            np.testing.assert_array_equal(part.times, np.asarray(ref["times"])[-part.data.shape[-1]:])
+    feats = te.load_features(root)
+    for part in ("train", "test"):
+        ref = torch.load(root / te.FEATURES.format(model="ViT-H-14", part=part), weights_only=True)
+        np.testing.assert_array_equal(feats[f"{part}_img"], ref["img_features"].numpy())
+        np.testing.assert_array_equal(feats[f"{part}_text"], ref["text_features"].numpy())
 
 
 def check_mimic_cxr(root: Path) -> None:
@@ -610,8 +648,10 @@ CHECKS = {
     "hyper_kvasir": (check_hyper_kvasir, dict(n=12)),
     "cadica": (check_cadica, dict(n_patients=2)),
     "erp_core": (check_erp_core, dict(n_subjects=2)),
+    "things_eeg2": (check_things_eeg2, dict(n_subjects=2)),
     "ixi": (check_ixi, dict(n_subjects=2)),
     "isles24": (check_isles24, dict(n_cases=2)),
+    "atm22": (check_atm22, dict(n_cases=3, size=16)),
 }
 
 

@@ -52,3 +52,29 @@ def kmeans_nmi(emb: np.ndarray, labels: Sequence[int], n_clusters: int | None = 
     k = len(np.unique(y)) if n_clusters is None else n_clusters
     assign = KMeans(k, n_init=n_init, random_state=seed).fit_predict(np.asarray(emb, np.float64))
     return float(normalized_mutual_info_score(y, assign)), assign
+
+
+def kway_topk(similarity: np.ndarray, truth: Sequence[int], k: int, top: int = 1) -> np.ndarray:
+    """Expected k-way top-``top`` accuracy of each query (zero-shot retrieval as in EEG-to-image decoding).
+
+    ``similarity`` ``(n_queries, n_candidates)``; ``truth[i]`` the column of query i's own candidate. The k-way
+    protocol draws k − 1 distractors at random from the other candidates and asks whether the true one is among
+    the ``top`` most similar of the k. This returns the exact expectation over all draws instead of one random
+    draw: with ``m`` distractors more similar than the truth among the ``N − 1``,
+    P = Σ_{j<top} C(m, j) C(N−1−m, k−1−j) / C(N−1, k−1). Ties count against the query (strictly-more-similar
+    ``m`` plus ties counted as more similar). ``k = N`` gives the plain top-``top`` accuracy over all candidates.
+    """
+    from scipy.special import comb
+
+    s = np.asarray(similarity, np.float64)
+    y = np.asarray(truth, np.int64)
+    n = s.shape[1]
+    if not 2 <= k <= n:
+        raise ValueError(f"k must lie in 2..{n} (the number of candidates), got {k}")
+    if not 1 <= top <= k:
+        raise ValueError(f"top must lie in 1..{k}, got {top}")
+    own = s[np.arange(len(s)), y]
+    m = (s >= own[:, None]).sum(1) - 1                         # distractors at least as similar as the truth
+    total = comb(n - 1, k - 1, exact=False)
+    p = sum(comb(m, j, exact=False) * comb(n - 1 - m, k - 1 - j, exact=False) for j in range(min(top, k)))
+    return np.asarray(p / total, float)

@@ -665,3 +665,29 @@ def test_nifti_scaling_applied_as_nibabel_does(tmp_path):
     np.testing.assert_allclose(ours.array, ref.get_fdata(), rtol=0, atol=1e-4)
     np.testing.assert_allclose(ours.array, raw * 0.5 - 1024.0, atol=1e-4)
     np.testing.assert_allclose(ours.spacing, (0.7, 0.7, 2.5), rtol=1e-6)
+
+
+def test_array_only_unpickler_reads_arrays_and_refuses_any_other_global(tmp_path):
+    # the restricted unpickler shared by the DEAP and THINGS-EEG2 loaders: numpy's own pickles of arrays and dicts
+    # come back equal; a pickle naming any other callable (here os.system) is refused before it can run
+    import os
+    import pickle
+
+    from medrepro.data.io import load_array_pickle
+
+    obj = {"data": np.arange(12, dtype=np.float32).reshape(3, 4), "names": ["Oz", "Pz"], "n": 3}
+    good = tmp_path / "good.pkl"
+    good.write_bytes(pickle.dumps(obj, protocol=2))
+    with open(good, "rb") as fh:
+        back = load_array_pickle(fh)
+    assert back["names"] == ["Oz", "Pz"] and back["n"] == 3
+    np.testing.assert_array_equal(back["data"], obj["data"])
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, ("echo pwned",)
+
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(pickle.dumps(Evil()))
+    with open(bad, "rb") as fh, pytest.raises(pickle.UnpicklingError, match="refusing to load"):
+        load_array_pickle(fh)

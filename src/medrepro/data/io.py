@@ -6,7 +6,9 @@ it read and raises an error that names the file and says what is wrong.
 """
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -751,3 +753,30 @@ def save_dicom_atomic(ds, path: Path) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+class ArrayOnlyUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists, strings, numbers and numpy arrays only — no other callable can be reached.
+
+    Some datasets ship Python pickles (DEAP's ``sXX.dat``, THINGS-EEG2's ``.npy`` files holding a dict). A plain
+    ``pickle.load`` or ``np.load(allow_pickle=True)`` can run any code the file names; this unpickler refuses every
+    global but the few numpy needs to rebuild arrays.
+    """
+
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+                ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy arrays are expected)")
+        return super().find_class(module, name)
+
+
+def load_array_pickle(fh: Any) -> Any:
+    """Read one pickled object of arrays, dicts, lists and strings from an open binary file, refusing anything else.
+
+    Python-2 pickles (DEAP) are read with ``latin1`` so their numpy buffers come back intact. Raises
+    :class:`pickle.UnpicklingError` for a forbidden global.
+    """
+    return ArrayOnlyUnpickler(io.BufferedReader(fh), encoding="latin1").load()

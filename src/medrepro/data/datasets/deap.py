@@ -13,9 +13,9 @@ The files were pickled by Python 2, so Python 3 reads them with ``encoding="lati
 ``"iso-8859-1"``, the same codec).
 
 **Reading a pickle can execute code.** :func:`load_subject` reads only files the user placed there and unpickles
-them with a restricted unpickler that allows numpy arrays and nothing else (:class:`_ArrayOnlyUnpickler`), so a
-tampered file raises :class:`DeapFormatError` instead of running what it holds. Still: only use DEAP files you
-downloaded from the publisher yourself.
+them with a restricted unpickler that allows numpy arrays and nothing else
+(:class:`medrepro.data.io.ArrayOnlyUnpickler`), so a tampered file raises :class:`DeapFormatError` instead of
+running what it holds. Still: only use DEAP files you downloaded from the publisher yourself.
 
 :func:`windows` cuts trials as torcheeg does for its EEG models: drop the 3-s baseline, then non-overlapping
 ``chunk``-sample windows (torcheeg's default chunk is 128 samples, 1 s); :func:`categories` turns the ratings into
@@ -26,7 +26,6 @@ binary number with the first rating most significant — torcheeg's ``Binary(5.0
 """
 from __future__ import annotations
 
-import io
 import os
 import pickle
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError
+from ..io import FormatError, load_array_pickle
 from . import mark_fixture
 
 DATASET = "deap"
@@ -48,18 +47,6 @@ RATINGS: tuple[str, ...] = ("valence", "arousal", "dominance", "liking")
 class DeapFormatError(FormatError):
     """A DEAP file is malformed (or holds something other than numpy arrays); the message names the file."""
 
-
-class _ArrayOnlyUnpickler(pickle.Unpickler):
-    """Unpickles dicts, lists, strings, numbers and numpy arrays only — no other callable can be reached."""
-
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-                ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only numpy arrays are expected)")
-        return super().find_class(module, name)
 
 
 def filename(subject: int) -> str:
@@ -86,7 +73,7 @@ def load_subject(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
         raise FileNotFoundError(f"DEAP file not found: {path}")
     try:
         with open(path, "rb") as fh:
-            obj = _ArrayOnlyUnpickler(io.BufferedReader(fh), encoding="latin1").load()
+            obj = load_array_pickle(fh)
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
         raise DeapFormatError(f"{path}: not a DEAP preprocessed-python file ({exc})") from exc
     if not isinstance(obj, dict) or not {"data", "labels"} <= set(obj):

@@ -30,7 +30,6 @@ computes once (open_clip ViT-H-14, LAION-2B weights) and caches with ``torch.sav
 """
 from __future__ import annotations
 
-import io
 import os
 import pickle
 from dataclasses import dataclass
@@ -39,9 +38,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError
+from ..io import FormatError, load_array_pickle
 from . import mark_fixture
-from .deap import _ArrayOnlyUnpickler
 
 DATASET = "things-eeg2"
 PARTS: dict[str, str] = {"training": "preprocessed_eeg_training.npy", "test": "preprocessed_eeg_test.npy"}
@@ -96,10 +94,10 @@ def _unpickle_dict(path: Path) -> dict:
                     raise ThingsEeg2FormatError(
                         f"{path}: holds a plain {dtype} array of shape {shape}, not the pickled dict of the "
                         "THINGS-EEG2 release ({'preprocessed_eeg_data', 'ch_names', 'times'})")
-                obj = _ArrayOnlyUnpickler(io.BufferedReader(fh), encoding="latin1").load()
+                obj = load_array_pickle(fh)
                 obj = obj.item() if isinstance(obj, np.ndarray) and obj.shape == () else obj
             else:
-                obj = _ArrayOnlyUnpickler(io.BufferedReader(fh), encoding="latin1").load()
+                obj = load_array_pickle(fh)
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
             if isinstance(exc, ThingsEeg2FormatError):
                 raise

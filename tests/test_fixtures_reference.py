@@ -627,6 +627,24 @@ def check_erp_core(root: Path) -> None:
         np.testing.assert_array_equal([codes[e] for e in events[stim, 2]], rec.event_values)
 
 
+def check_vqa_rad(root: Path) -> None:
+    """Python's json module reads the question records and Pillow the JPEGs exactly as the loader returns them."""
+    import json
+
+    from PIL import Image
+
+    vr = _mod("vqa_rad")
+    raw = json.loads((root / "VQA_RAD Dataset Public.json").read_text(encoding="utf-8"))
+    data = vr.load(root, split=None, read_images=True)
+    assert [it.qid for it in data.items] == [str(r["qid"]) for r in raw]
+    for it, r in zip(data.items, raw):
+        assert (it.question, it.answer, it.answer_type) == (r["question"], str(r["answer"]), r["answer_type"])
+        with Image.open(root / "VQA_RAD Image Folder" / r["image_name"]) as im:
+            assert im.format == "JPEG"
+            np.testing.assert_array_equal(data.images[r["image_name"]], np.asarray(im.convert("L"), np.float32) / 255)
+    assert {it.split for it in data.items} == {"train", "test"}
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -652,6 +670,7 @@ CHECKS = {
     "ixi": (check_ixi, dict(n_subjects=2)),
     "isles24": (check_isles24, dict(n_cases=2)),
     "atm22": (check_atm22, dict(n_cases=3, size=16)),
+    "vqa_rad": (check_vqa_rad, dict(n_images=4)),
 }
 
 

@@ -114,3 +114,11 @@ def test_loader_errors_name_what_and_where(tmp_path):
     (tmp_path / vqa_rad.QUESTIONS).write_text(json.dumps([rec]))
     with pytest.raises(vqa_rad.VqaRadFormatError, match="MAYBE"):
         vqa_rad.load(tmp_path)
+
+
+def test_closed_question_with_a_non_yes_no_answer_scores_by_match():
+    items = [vqa_rad.VqaRadItem("1", "a.jpg", "Is it on the left or the right?", "Left", "CLOSED"),
+             vqa_rad.VqaRadItem("2", "a.jpg", "Is there an effusion?", "yes", "CLOSED")]
+    s = vqa_rad.score(items, {"1": "left", "2": "Yes, there is."})
+    assert s["closed_accuracy"] == 1.0 and s["closed_parse"]["ok"] == 1
+    assert vqa_rad.score(items, {"1": "no", "2": "No."})["closed_accuracy"] == 0.0

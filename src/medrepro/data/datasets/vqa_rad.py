@@ -171,7 +171,8 @@ def score(items: Sequence[VqaRadItem], predictions: dict[str, str]) -> dict:
     """Closed, open and overall accuracy of free-text predictions, with the failures counted.
 
     Closed answers are parsed to yes/no (:func:`medrepro.text.answers.parse_yes_no`); an unparseable answer is
-    wrong and counted by its reason. Open answers score by normalised exact match
+    wrong and counted by its reason. A closed question whose answer is not yes/no (VQA-RAD has a few, such as
+    "left" to "Is it on the left or the right?") and open answers score by normalised exact match
     (:func:`medrepro.text.answers.normalise_answer`); ``open_recall`` also credits an answer that contains the
     reference's normalised words (the lenient rule of several LLM evaluations). A question without a
     prediction is wrong and counted in ``missing``. ``correct`` holds the per-question 0/1 in item order.
@@ -183,7 +184,7 @@ def score(items: Sequence[VqaRadItem], predictions: dict[str, str]) -> dict:
         pred = predictions.get(it.qid)
         if pred is None:
             missing += 1
-        if it.answer_type == "CLOSED":
+        if it.answer_type == "CLOSED" and normalise_answer(it.answer) in ("yes", "no"):
             ans, why = parse_yes_no(pred)
             reasons.append(why)
             ok = ans is not None and ans == normalise_answer(it.answer)

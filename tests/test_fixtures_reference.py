@@ -645,6 +645,28 @@ def check_vqa_rad(root: Path) -> None:
     assert {it.split for it in data.items} == {"train", "test"}
 
 
+def check_medshapenet(root: Path) -> None:
+    """STL has no reference library here: each binary STL file is parsed again with Python's ``struct`` after the
+    format's specification (header, count, 50-byte records) and compared with the loader's triangles; the
+    loader's voxel grids must be the triplet's own (defective + implant = complete, disjoint)."""
+    import struct
+
+    mod = _mod("medshapenet")
+    for path in sorted(root.rglob("*.stl")):
+        data = path.read_bytes()
+        (n,) = struct.unpack_from("<I", data, 80)
+        assert len(data) == 84 + 50 * n, path
+        rec = [struct.unpack_from("<12fH", data, 84 + 50 * i) for i in range(n)]
+        tri = np.asarray([r[3:12] for r in rec], np.float32).reshape(n, 3, 3)
+        np.testing.assert_array_equal(mod.load_mesh(path), tri, err_msg=str(path))
+        assert all(r[12] == 0 for r in rec), path
+    for case in mod.case_ids(root):
+        for kind in mod.defect_types(root):
+            c = mod.load_case(root, case, kind, size=24, spacing=8.0)    # the fixture's own lattice
+            np.testing.assert_array_equal(c.defective | c.implant, c.complete)
+            assert not (c.defective & c.implant).any() and c.implant.any()
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -670,6 +692,7 @@ CHECKS = {
     "ixi": (check_ixi, dict(n_subjects=2)),
     "isles24": (check_isles24, dict(n_cases=2)),
     "atm22": (check_atm22, dict(n_cases=3, size=16)),
+    "medshapenet": (check_medshapenet, dict(n_cases=2)),
     "vqa_rad": (check_vqa_rad, dict(n_images=4)),
 }
 

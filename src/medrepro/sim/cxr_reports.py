@@ -84,6 +84,8 @@ NORMAL_SENTENCES = ("the lungs are clear", "lungs are well expanded", "no acute 
 _SEVERITY = {"cardiomegaly": ("mild", "moderate", "marked"), "effusion": ("small", "moderate", "large"),
              "pneumothorax": ("small", "moderate", "large"), "consolidation": ("patchy", "", "extensive"),
              "atelectasis": ("minimal", "mild", "moderate"), "nodule": ("small", "", "")}
+#: The severity words of each finding by tercile of severity ("" where none is said); public for report edits.
+SEVERITY_WORDS: dict[str, tuple[str, str, str]] = _SEVERITY
 
 
 @dataclass

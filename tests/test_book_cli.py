@@ -73,3 +73,14 @@ def test_cli_run_unknown_paper_prints_one_line_with_the_closest_ids():
     assert "no paper with id 'bcpp'" in msg and "closest ids: bcp" in msg and "\n" not in msg
     with pytest.raises(SystemExit, match="closest ids"):
         cli.main(["seeds", "no-such-paper"])
+
+
+def test_dashboard_says_when_every_R_claim_holds_by_construction():
+    cat = _catalog_with_merl_implemented()
+    smoke = {"merl": {"claims": [{"kind": "R", "passed": True, "statement": "r", "value": 1.0,
+                                  "by_construction": "the simulator sets it"},
+                                 {"kind": "V", "passed": True, "statement": "v", "value": 1.0}],
+                      "no_r_reason": "The paper's data is private. More text.", "wall_s": 1.0, "peak_memory_mb": 1}}
+    line = next(l for l in book.dashboard_markdown(cat, smoke=smoke, full={}).splitlines() if "[merl]" in l)
+    assert "every R by construction: The paper's data is private." in line and "R 1/1 hold" in line
+    assert "More text" not in line

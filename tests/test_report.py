@@ -113,6 +113,16 @@ def test_record_needs_an_R_claim_or_a_reason_and_unique_statements(results):
         record(cfg, [Claim("V", "v", threshold=0.0).check(1.0)], display=False)
     rec = record(cfg, [Claim("V", "v", threshold=0.0).check(1.0)], display=False, no_r_reason="a survey")
     assert rec["no_r_reason"] == "a survey"
+    # R claims that all hold by construction of the simulator do not count: the reason is needed then too
+    built = [Claim("R", "built in", threshold=0, by_construction="the simulator sets it").check(1),
+             Claim("V", "v", threshold=0.0).check(1.0)]
+    with pytest.raises(ValueError, match="by construction"):
+        record(cfg, built, display=False)
+    rec = record(cfg, built, display=False, no_r_reason="the paper's data is private")
+    assert rec["no_r_reason"] == "the paper's data is private"
+    mixed = [Claim("R", "built in", threshold=0, by_construction="the simulator sets it").check(1),
+             Claim("R", "can fail", threshold=0).check(1)]
+    assert record(cfg, mixed, display=False)["no_r_reason"] is None
     with pytest.raises(ValueError, match="share a statement"):
         record(cfg, [Claim("R", "same", threshold=0).check(1), Claim("R", "same", threshold=0).check(1)],
                display=False)

@@ -56,11 +56,12 @@ def _claims_cell(rec: dict[str, Any] | None, seed_rec: dict[str, Any] | None = N
             continue
         ok = sum(c.get("passed") is True for c in cs)
         bits.append(f"{kind} {ok}/{len(cs)}" + (" hold" if kind == "R" else "") + ("" if ok == len(cs) else " — FAILING"))
-    if not any(c["kind"] == "R" for c in claims):
+    r_claims = [c for c in claims if c["kind"] == "R"]
+    if not r_claims or all(c.get("by_construction") for c in r_claims):
         reason = rec.get("no_r_reason") or "reason not given"
         # The dashboard shows the first sentence; the notebook and its record carry the whole reason.
         first = re.split(r"(?<=[.!?])\s", reason.strip(), maxsplit=1)[0]
-        bits.insert(0, "no R: " + first)
+        bits.insert(0, ("no R: " if not r_claims else "every R by construction: ") + first)
     if seed_rec:
         asserted_fail = {(r["seed"]) for r in seed_rec.get("runs", []) for c in r["claims"]
                          if c["kind"] in ("R", "V") and c.get("passed") is not True}

@@ -265,15 +265,21 @@ def record(
         provenance: full mode: what ``medrepro.data.manifest.provenance`` says about each dataset used
             (id, version, and whether its files were verified against the publisher's checksums). When not
             given, every dataset that ``manifest.locate`` returned in this process is recorded.
-        no_r_reason: when the notebook has no ``R`` claim, why none is possible (a survey, a dataset paper).
+        no_r_reason: when the notebook has no ``R`` claim, why none is possible (a survey, a dataset paper); also
+            required when every ``R`` claim holds by construction of the simulator, to say why no claim that could
+            fail for a wrong idea is possible here.
 
     Raises :class:`ClaimFailed` *after* writing when an ``R`` or ``V`` claim fails (or was never measured),
-    except on fixture data, where nothing is asserted. Raises ``ValueError`` when there is no ``R`` claim and
-    no ``no_r_reason``.
+    except on fixture data, where nothing is asserted. Raises ``ValueError`` when there is no ``R`` claim, or
+    every ``R`` claim is labelled ``by_construction``, and no ``no_r_reason`` says why.
     """
     claims = list(claims)
-    if not any(c.kind == "R" for c in claims) and not no_r_reason:
+    r_claims = [c for c in claims if c.kind == "R"]
+    if not r_claims and not no_r_reason:
         raise ValueError(f"{cfg.paper}: no R claim on the paper's contribution; say why with no_r_reason=")
+    if r_claims and all(c.by_construction for c in r_claims) and not no_r_reason:
+        raise ValueError(f"{cfg.paper}: every R claim holds by construction of the simulator; say why no other is "
+                         "possible with no_r_reason=")
     keys = [f"{c.kind}: {c.statement}" for c in claims]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{cfg.paper}: two claims share a statement; statements identify claims across seeds")
@@ -355,7 +361,9 @@ def report_markdown(payload: dict[str, Any]) -> str:
     for prov in payload.get("provenance") or []:
         text += [f"> Data: `{prov.get('dataset')}` {prov.get('version') or ''} — {prov.get('source')}", ""]
     if payload.get("no_r_reason"):
-        text += [f"**No R claim**: {payload['no_r_reason']}", ""]
+        has_r = any(c["kind"] == "R" for c in payload["claims"])
+        text += [f"**{'Every R claim holds by construction' if has_r else 'No R claim'}**: "
+                 f"{payload['no_r_reason']}", ""]
     for kind in ("R", "V", "E"):
         claims = [c for c in payload["claims"] if c["kind"] == kind]
         if not claims:

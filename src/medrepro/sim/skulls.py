@@ -61,6 +61,23 @@ def _directions(size: int, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p / np.maximum(rho, 1e-9), rho
 
 
+def directions(size: int, centre: np.ndarray) -> np.ndarray:
+    """Unit direction from ``centre`` to every voxel of a ``size``³ grid, shape (3, size, size, size)."""
+    return _directions(size, np.asarray(centre, float))[0]
+
+
+def vault_centre(mask: np.ndarray, base_fraction: float = 0.13) -> np.ndarray:
+    """An estimate of the head centre of a vault-like mask: the bounding-box centre left-right and front-back, and
+    ``base_fraction`` of the way up from its lowest voxel (where this simulator puts it for its default cut)."""
+    m = np.asarray(mask, bool)
+    out = []
+    for ax in range(3):
+        idx = np.flatnonzero(m.any(axis=tuple(a for a in range(3) if a != ax)))
+        lo, hi = (idx[0], idx[-1]) if len(idx) else (0, m.shape[ax] - 1)
+        out.append((lo + hi) / 2 if ax < 2 else lo + base_fraction * (hi - lo))
+    return np.asarray(out, float)
+
+
 def simulate_skull(rng: np.random.Generator, spec: SkullSpec = SkullSpec()) -> Skull:
     """Draw one subject's complete cranial vault."""
     n = spec.size
@@ -153,8 +170,12 @@ def mirror_lr(mask: np.ndarray) -> np.ndarray:
     return np.asarray(mask)[::-1]
 
 
-def symmetry_dice(mask: np.ndarray) -> float:
-    """Dice of a mask with its left-right mirror image (1 for a perfectly symmetric shape)."""
+def symmetry_dice(mask: np.ndarray, max_shift: int = 3) -> float:
+    """Dice of a mask with its left-right mirror image in the best-fitting mid-sagittal plane (reflections
+    about the grid's centre plane shifted by up to ``max_shift`` / 2 voxels); 1 for a perfectly symmetric shape."""
     m = np.asarray(mask, bool)
     s = m.sum() * 2
-    return float(2 * (m & mirror_lr(m)).sum() / s) if s else 1.0
+    if not s:
+        return 1.0
+    flipped = mirror_lr(m)
+    return float(max(2 * (np.roll(flipped, k, 0) & m).sum() for k in range(-max_shift, max_shift + 1)) / s)

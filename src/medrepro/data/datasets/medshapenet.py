@@ -165,7 +165,7 @@ def write_simulated(root: str | Path, cohort: Sequence[dict], spacing: float, wi
     return ids
 
 
-def make_fixture(root: str | Path, seed: int = 0, n_cases: int = 4, size: int = 24, spacing: float = 8.0) -> Path:
+def make_fixture(root: str | Path, seed: int = 0, n_cases: int = 8, size: int = 24, spacing: float = 8.0) -> Path:
     """A miniature of the layout: ``n_cases`` simulated skulls, each with a ``bilateral`` (midline-crossing) and a
     ``parietotemporal`` (one-sided) defect and their implants, as binary STL files; returns the root."""
     from ...sim.skulls import SkullSpec, simulate_cohort

@@ -667,6 +667,26 @@ def check_medshapenet(root: Path) -> None:
             assert not (c.defective & c.implant).any() and c.implant.any()
 
 
+def check_idrcell100k(root: Path) -> None:
+    """Each split's CSV is parsed as the official code's IDRCell100K class parses it (csv.reader, the second column
+    evaluated as a Python list, paths joined under images/) and every channel file is opened with Pillow as there
+    (``np.array(Image.open(path))``); the loader's images must be those stacks, scaled by 255 (8-bit files)."""
+    import ast
+
+    from PIL import Image
+
+    mod = _mod("idrcell100k")
+    for split in ("train", "test"):
+        with open(root / f"{split}.csv", newline="") as f:
+            rows = [(r[0], [root / "images" / p for p in ast.literal_eval(r[1])]) for r in csv.reader(f)]
+        loaded = mod.load_split(root, split)
+        assert loaded.image_ids == [r[0] for r in rows]
+        for (image_id, paths), img in zip(rows, loaded.images):
+            ref = np.stack([np.array(Image.open(p)) for p in paths])
+            assert ref.dtype == np.uint8 and all(Image.open(p).mode == "L" for p in paths), image_id
+            np.testing.assert_array_equal(img, ref.astype(np.float32) / 255, err_msg=image_id)
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -694,6 +714,7 @@ CHECKS = {
     "atm22": (check_atm22, dict(n_cases=3, size=16)),
     "medshapenet": (check_medshapenet, dict(n_cases=2)),
     "vqa_rad": (check_vqa_rad, dict(n_images=4)),
+    "idrcell100k": (check_idrcell100k, dict(n_per_assay=8)),
 }
 
 

@@ -336,3 +336,16 @@ def test_jpeg_is_read_as_pillow_decodes_it(tmp_path):
     (tmp_path / "bad.jpeg").write_bytes(b"\xff\xd8 broken")
     with pytest.raises(ImageFormatError, match="bad.jpeg"):
         read_radiograph(tmp_path / "bad.jpeg")
+
+
+def test_prior_params_resolve_prob_only_for_drawn_findings():
+    spec = cxr.with_prevalence(cxr.CxrSpec(), nodule=0.0, pneumothorax=0.0)
+    p = cxr.sample_params(400, spec, seed=3)
+    _, code = cxr.prior_params(p, seed=4, spec=spec, resolve_prob=0.5, change_prob=1.0)
+    resolved = code == cxr.CHANGES.index("resolved")
+    for f in ("nodule", "pneumothorax", "cardiomegaly"):
+        assert not resolved[:, cxr.FINDINGS.index(f)].any()
+    k = cxr.FINDINGS.index("effusion")
+    absent = ~p.labels[:, k]
+    assert 0.4 < resolved[absent, k].mean() < 0.6
+    assert not (code[p.labels] == cxr.CHANGES.index("stable")).any()       # change_prob 1: every present one changed

@@ -490,6 +490,14 @@ def check_mimic_cxr(root: Path) -> None:
         row = chex[(int(r["subject_id"]), int(r["study_id"]))]
         want = [float(row[c]) if row[c] else np.nan for c in m.CHEXPERT_LABELS]
         np.testing.assert_array_equal(data.labels[j], want)
+    # prior studies (Libra): the latest earlier StudyDate/StudyTime of the same patient, by datetime's parser
+    from datetime import datetime
+    when = [datetime.strptime(r["StudyDate"] + r["StudyTime"].split(".")[0].zfill(6), "%Y%m%d%H%M%S") for r in meta]
+    prior = m.prior_index(data)
+    for j, r in enumerate(meta):
+        earlier = [k for k, q in enumerate(meta) if q["subject_id"] == r["subject_id"] and when[k] < when[j]
+                   and q["study_id"] != r["study_id"]]
+        assert prior[j] == (max(earlier, key=lambda k: when[k]) if earlier else -1)
 
 
 def check_bloodmnist(root: Path) -> None:

@@ -86,3 +86,28 @@ def test_fixture_is_jpeg_and_max_images_keeps_whole_patients(tmp_path):
 def test_missing_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="mimic-cxr-2.0.0-metadata"):
         mimic_cxr.find_root(tmp_path)
+
+
+def test_prior_index_pairs_by_study_date(tmp_path):
+    root, truth = mimic_cxr.simulated_layout(tmp_path / "m", 5, size=32, seed=2, change_prob=1.0, resolve_prob=0.5)
+    data = mimic_cxr.load(root, size=32, labels=truth["label_names"])
+    prior = mimic_cxr.prior_index(data)
+    assert (prior[:5] == -1).all() and (prior[5:] == np.arange(5)).all()   # prior studies first, a year earlier
+    assert (data.study_datetime[5:] > data.study_datetime[:5]).all()
+    assert (truth["changes"][:5] == -1).all() and (truth["changes"][5:] >= 0).all()
+    # comparisons in the current reports agree with the change codes the simulator drew
+    from medrepro.text.report_facts import comparison_statements
+    for i in range(5, 10):
+        for f, change in comparison_statements(data.reports[i]).items():
+            assert cxr.CHANGES[truth["changes"][i, cxr.FINDINGS.index(f)]] == change
+
+
+def test_prior_index_without_dates_and_with_several_studies():
+    d = mimic_cxr.MimicCxrData(np.zeros((5, 2, 2), np.float32), np.array([1, 1, 1, 1, 2]),
+                               np.array([10, 11, 11, 12, 20]), list("abcde"), np.array(["train"] * 5),
+                               np.zeros((5, 1)), ("x",), [""] * 5,
+                               np.array([20200101120000, 20200301120000, 20200301120000, 20190101000000, -1]))
+    assert mimic_cxr.prior_index(d).tolist() == [3, 0, 0, -1, -1]   # two films of one study share its prior
+    d.study_datetime = None
+    with pytest.raises(mimic_cxr.MimicCxrFormatError, match="study dates"):
+        mimic_cxr.prior_index(d)

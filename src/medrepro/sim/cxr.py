@@ -179,12 +179,13 @@ CHANGES: tuple[str, ...] = ("absent", "new", "worse", "stable", "improved", "res
 
 
 def prior_params(current: CxrParams, *, seed: int = 0, change_prob: float = 0.5,
-                 spec: CxrSpec = CxrSpec()) -> tuple[CxrParams, np.ndarray]:
+                 spec: CxrSpec = CxrSpec(), resolve_prob: float | None = None) -> tuple[CxrParams, np.ndarray]:
     """A prior study of the same patients: same anatomy, other severities, its own acquisition.
 
     Each finding present now was, with probability ``change_prob``, new (absent before), worse (milder
     before) or improved (worse before), and otherwise stable; a finding absent now was present before with
-    probability ``change_prob / 4`` (resolved). Returns the prior's parameters and the change code of each
+    probability ``resolve_prob`` (resolved; default ``change_prob / 4``; never a finding whose prevalence in
+    ``spec`` is 0 when ``resolve_prob`` is given). Returns the prior's parameters and the change code of each
     finding, an index into :data:`CHANGES`, shape ``(n, K)``.
     """
     rng = np.random.default_rng(seed)
@@ -198,7 +199,9 @@ def prior_params(current: CxrParams, *, seed: int = 0, change_prob: float = 0.5,
     prior_lab = lab & ~(changed & (kind == 0))
     prior_sev = np.where(changed & (kind == 1), sev * rng.uniform(0.3, 0.6, (n, K)), sev)
     prior_sev = np.where(changed & (kind == 2), np.minimum(1.0, sev + rng.uniform(0.3, 0.6, (n, K))), prior_sev)
-    resolved = ~lab & (rng.random((n, K)) < change_prob / 4)
+    resolved = ~lab & (rng.random((n, K)) < (change_prob / 4 if resolve_prob is None else resolve_prob))
+    if resolve_prob is not None:
+        resolved &= np.array([spec.prevalence.get(f, 0.0) > 0 for f in FINDINGS])
     k_card = FINDINGS.index("cardiomegaly")
     resolved[:, k_card] = False                               # a large heart does not resolve between films
     prior_lab = prior_lab | resolved

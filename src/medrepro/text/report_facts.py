@@ -74,3 +74,38 @@ def fact_f1(reference: frozenset[Fact], candidate: frozenset[Fact]) -> float:
     prec = tp / len(cand) if cand else 0.0
     rec = tp / len(ref) if ref else 0.0
     return 0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec)
+
+
+#: Change categories of a comparison with the prior study and the words that state them (checked in this order:
+#: "previously seen effusion has resolved" is resolved, not new).
+COMPARISON_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("resolved", r"\bresolved\b|\bresolution\b|\bno longer seen\b"),
+    ("new", r"\bnew\b|\binterval development\b|\bnewly\b"),
+    ("worse", r"\bincreas\w*|\bworse\w*|\bprogress\w*|\benlarg(?:ing|ed than)\b"),
+    ("improved", r"\bdecreas\w*|\bimprov\w*|\bsmaller\b"),
+    ("stable", r"\bunchanged\b|\bstable\b|\bno (?:significant )?(?:interval )?change\b"),
+)
+_COMPARISON = tuple((name, re.compile(pat)) for name, pat in COMPARISON_PATTERNS)
+
+
+def comparison_statements(text: str, *, use_sections: bool = True) -> dict[str, str]:
+    """The comparison with the prior study that a report states, per finding: ``{finding: change}``.
+
+    ``change`` is one of ``resolved``, ``new``, ``worse``, ``improved``, ``stable``
+    (:data:`COMPARISON_PATTERNS`). A clause (split at ``.``, ``;``, new lines) that mentions a finding by one of
+    its phrases (:data:`medrepro.sim.cxr_reports.POSITIVE`, whatever its negation) and a change word states that
+    change for that finding; a later clause overrides an earlier one. Findings whose clauses state no change are
+    left out: the report makes no comparison for them.
+    """
+    from ..sim.cxr_reports import POSITIVE
+
+    body = sections(text) if use_sections else text
+    out: dict[str, str] = {}
+    for clause in re.split(r"[.;\n]+", body.lower()):
+        change = next((name for name, pat in _COMPARISON if pat.search(clause)), None)
+        if change is None:
+            continue
+        for f in FINDINGS:
+            if any(re.search(r"\b" + re.escape(p) + r"\b", clause) for p in POSITIVE[f]):
+                out[f] = change
+    return out

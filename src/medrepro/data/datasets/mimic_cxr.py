@@ -70,9 +70,40 @@ class MimicCxrData:
     labels: np.ndarray            # (n, K) float: 1 positive, 0 negative, -1 uncertain, NaN not mentioned
     label_names: tuple[str, ...]
     reports: list[str]            # the full report text of each film's study
+    study_datetime: np.ndarray | None = None   # (n,) int YYYYMMDDHHMMSS from StudyDate + StudyTime (-1: missing)
 
     def __len__(self) -> int:
         return len(self.images)
+
+
+def _datetime(date: str, time: str) -> int:
+    """``StudyDate`` (YYYYMMDD) and ``StudyTime`` (HHMMSS.fff) of the metadata table as one integer; -1 if absent."""
+    date, time = (date or "").strip(), (time or "").strip()
+    if not re.fullmatch(r"\d{8}", date):
+        return -1
+    hms = time.split(".")[0] if re.fullmatch(r"\d{1,6}(\.\d*)?", time) else "0"
+    return int(date) * 1_000_000 + int(hms.zfill(6))
+
+
+def prior_index(data: MimicCxrData) -> np.ndarray:
+    """For each film, the row of a film of the same patient's latest *earlier* study; -1 when there is none.
+
+    Studies are ordered by ``StudyDate`` + ``StudyTime`` (MIMIC-CXR's dates are shifted per patient, consistently,
+    so the order within a patient is real); a study's own other films never count as its prior. Libra pairs each
+    current study with the prior study this way and uses the current film as a dummy prior when none exists.
+    """
+    if data.study_datetime is None:
+        raise MimicCxrFormatError("the films were read without study dates (StudyDate/StudyTime), so no prior "
+                                  "study can be found")
+    when = np.asarray(data.study_datetime)
+    out = np.full(len(data), -1, dtype=int)
+    for s in np.unique(data.subject):
+        rows = np.flatnonzero(data.subject == s)
+        for i in rows:
+            earlier = rows[(when[rows] < when[i]) & (when[rows] >= 0) & (data.study[rows] != data.study[i])]
+            if len(earlier) and when[i] >= 0:
+                out[i] = int(earlier[np.argmax(when[earlier])])   # first of the latest
+    return out
 
 
 def study_dir(root: str | os.PathLike[str], subject: int, study: int) -> Path:
@@ -203,7 +234,9 @@ def load(root: str | os.PathLike[str], *, size: int = 64, labels: Sequence[str] 
                      for c in labels] for r in keep], dtype=float).reshape(len(keep), len(labels))
     return MimicCxrData(np.stack(images).astype(np.float32), np.array([int(r["subject_id"]) for r in keep]),
                         np.array([int(r["study_id"]) for r in keep]), [r["dicom_id"] for r in keep],
-                        np.array([split[r["dicom_id"]] for r in keep]), lab, tuple(labels), texts)
+                        np.array([split[r["dicom_id"]] for r in keep]), lab, tuple(labels), texts,
+                        np.array([_datetime(r.get("StudyDate", ""), r.get("StudyTime", "")) for r in keep],
+                                 dtype=np.int64))
 
 
 def binarise(labels: np.ndarray, uncertain: str = "ones") -> np.ndarray:
@@ -227,13 +260,15 @@ def format_report(indication: str, findings: str, impression: str, comparison: s
 
 def write_layout(root: str | os.PathLike[str], images: np.ndarray, subject: np.ndarray, study: np.ndarray,
                  labels: np.ndarray, label_names: Sequence[str], reports: Sequence[str], split: Sequence[str], *,
-                 image_format: str = "dcm", seed: int = 0) -> tuple[Path, list[str]]:
+                 image_format: str = "dcm", seed: int = 0,
+                 study_dates: Sequence[int] | None = None) -> tuple[Path, list[str]]:
     """Write films (``(n, H, W)`` in [0, 1]), one report per study and the three CSV files under ``root``.
 
     ``labels`` ``(n, K)`` bool over ``label_names`` (CheXpert names) are written as 1.0 / 0.0 per study (the
     simulator's truth, not a labeller's output; "No Finding" is 1.0 when none is present). ``image_format``
     ``"dcm"`` writes 12-bit DICOM CR (MIMIC-CXR) with :func:`medrepro.data.radiograph.write_radiograph_dicom`;
-    ``"jpg"`` 8-bit JPEGs with Pillow (MIMIC-CXR-JPG). Returns the root and the dicom ids in row order.
+    ``"jpg"`` 8-bit JPEGs with Pillow (MIMIC-CXR-JPG). ``study_dates`` (YYYYMMDD per row) fills ``StudyDate``
+    (default: a date derived from the study id). Returns the root and the dicom ids in row order.
     """
     from PIL import Image
 
@@ -264,7 +299,8 @@ def write_layout(root: str | os.PathLike[str], images: np.ndarray, subject: np.n
         w.writerow(METADATA_HEADER)
         for i in range(n):
             w.writerow([ids[i], int(subject[i]), int(study[i]), "CHEST (PA AND LAT)", "PA", size, size,
-                        21800101 + int(study[i]) % 28, "120000.000", "Chest PA and Lateral", "postero-anterior",
+                        int(study_dates[i]) if study_dates is not None else 21800101 + int(study[i]) % 28,
+                        "120000.000", "Chest PA and Lateral", "postero-anterior",
                         "Erect"])
     names = list(label_names)
     with gzip.open(root / CHEXPERT, "wt", newline="") as fh:
@@ -290,13 +326,17 @@ def write_layout(root: str | os.PathLike[str], images: np.ndarray, subject: np.n
 
 
 def simulated_layout(root: str | os.PathLike[str], n_patients: int, *, size: int = 64, spec=None, seed: int = 0,
-                     test_fraction: float = 0.25, image_format: str = "dcm", report_kw: dict | None = None):
+                     test_fraction: float = 0.25, image_format: str = "dcm", report_kw: dict | None = None,
+                     change_prob: float = 0.5, resolve_prob: float | None = None):
     """Simulate two studies (a prior and a current film) per patient, with reports, in the MIMIC-CXR layout.
 
     Patients ``10000000 + i``; the split is by patient (``test_fraction`` test, the rest train). Returns
     ``(root, truth)``: ``truth`` holds the films as simulated, the simulator's labels over
     :data:`medrepro.sim.cxr.FINDINGS`, the patients, the dicom ids and the report objects, in row order.
-    ``report_kw`` passes knobs to :func:`medrepro.sim.cxr_reports.generate_reports`.
+    ``report_kw`` passes knobs to :func:`medrepro.sim.cxr_reports.generate_reports`; ``change_prob`` and
+    ``resolve_prob`` to :func:`medrepro.sim.cxr.prior_params`. The prior study is dated a year before the current
+    one (``StudyDate``), so :func:`prior_index` pairs them; ``truth["changes"]`` holds the change codes of the
+    current rows (prior rows: ``-1``).
     """
     from ...sim import cxr
     from ...sim.cxr_reports import generate_reports
@@ -304,7 +344,8 @@ def simulated_layout(root: str | os.PathLike[str], n_patients: int, *, size: int
     spec = spec or cxr.CxrSpec(size=size)
     kw = dict(report_kw or {})
     cur_p = cxr.sample_params(n_patients, spec, seed=seed)
-    prior_p, change = cxr.prior_params(cur_p, seed=seed + 1, spec=spec)
+    prior_p, change = cxr.prior_params(cur_p, seed=seed + 1, spec=spec, change_prob=change_prob,
+                                       resolve_prob=resolve_prob)
     prior = cxr.render(prior_p, size, seed=seed + 2, texture=spec.texture)
     cur = cxr.render(cur_p, size, seed=seed + 3, texture=spec.texture)
     reps = (generate_reports(prior_p.labels, prior_p.severity, prior_p.side, prior_p.where, seed=seed + 4, **kw)
@@ -321,9 +362,12 @@ def simulated_layout(root: str | os.PathLike[str], n_patients: int, *, size: int
                            "Chest radiograph of the prior study." if j >= n_patients else None)
              for j, r in enumerate(reps)]
     _, ids = write_layout(root, images, subject, study, labels, [SIM_TO_CHEXPERT[f] for f in cxr.FINDINGS], texts,
-                          split, image_format=image_format, seed=seed + 7)
+                          split, image_format=image_format, seed=seed + 7,
+                          study_dates=[21800101 + i % 28 for i in range(n_patients)]
+                          + [21810101 + i % 28 for i in range(n_patients)])
     truth = {"images": images, "labels": labels, "subject": subject, "dicom_id": ids, "reports": reps,
-             "label_names": tuple(SIM_TO_CHEXPERT[f] for f in cxr.FINDINGS)}
+             "label_names": tuple(SIM_TO_CHEXPERT[f] for f in cxr.FINDINGS),
+             "changes": np.concatenate([np.full_like(change, -1), change])}
     return Path(root), truth
 
 

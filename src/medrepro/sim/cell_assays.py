@@ -78,8 +78,7 @@ def simulate_assay(n: int, stains: tuple[str, ...] | list[str], *, phenotypes: t
     ``phenotypes`` are the phenotype indices the assay's wells show (drawn uniformly per cell); each cell's
     phenotype strength is drawn uniformly in ``penetrance`` (lower: subtler). Cells come in fields of
     ``cells_per_field``; each field has its own gain and background per stain. Deterministic by ``seed``
-    (the same seed and ``n`` give the same cells whatever ``stains`` lists, so two assays with one seed show
-    the same cells through different channels).
+    (the same seed and ``n`` draw the same cells whatever ``stains`` lists; only their photon noise differs).
     """
     stains = tuple(stains)
     unknown = [s for s in stains if s not in STAINS]

@@ -1,5 +1,5 @@
 """ATM: the EEG encoder of Li et al. (NeurIPS 2024), "Visual decoding and reconstruction via EEG embeddings with
-guided diffusion" (official code ``Retrieval/ATMS_retrieval.py`` of github.com/ncclab-sustech/EEG_Image_decode).
+guided diffusion" (official code ``Retrieval/ATMS_retrieval.py`` of github.com/dongyangli-del/EEG_Image_decode).
 
 Three stages, as in the official ``ATMS`` module:
 
@@ -73,8 +73,9 @@ class PatchEmbedding(nn.Module):
     ``Conv2d(F, F, (C, 1))`` → BN → ELU → dropout → ``Conv2d(F, F, 1)``, as the official ``PatchEmbedding``. The
     temporal convolution followed by the average pool is one linear filter of ``kernel + pool − 1`` taps (the
     kernel convolved with a box of ``pool``) applied with stride ``stride``; it is computed that way, as one
-    matrix product over unfolded windows, and the spatial convolution as one product over channels — the same
-    numbers as the two layers (``tests/test_nn_atm.py`` compares them), several times faster on a CPU.
+    matrix product over unfolded windows (batch norms over the filters of a ``(B·C·P, F)`` matrix), and the spatial
+    convolution as one product over channels and filters — the same numbers as the layers (``tests/test_nn_atm.py``
+    compares them), several times faster on a CPU.
     """
 
     def __init__(self, n_channels: int, *, n_filters: int = 40, kernel: int = 10, pool: int = 20, stride: int = 2,
@@ -99,12 +100,16 @@ class PatchEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         win = x.unfold(-1, self.kernel + self.pool - 1, self.stride)              # (B, C, P, kernel + pool − 1)
-        h = torch.einsum("bcpk,fk->bfcp", win, self.filters()) + self.temporal_bias[None, :, None, None]
-        b, f, c, p = h.shape
-        h = F.elu(self.bn1(h.reshape(b, f, c * p)).reshape(b, f, c, p))           # BatchNorm2d over (C, P)
-        h = torch.einsum("bfcp,gfc->bgp", h, self.spatial_weight) + self.spatial_bias[None, :, None]
+        b, c, p, _ = win.shape
+        f = self.temporal_bias.shape[0]
+        # every (trial, channel, patch) window times the fused filters: one matrix product, (B·C·P, F)
+        h = torch.addmm(self.temporal_bias, win.reshape(b * c * p, -1), self.filters().T)
+        h = F.elu(self.bn1(h))                                      # BatchNorm2d over (B, C, P), per filter
+        h = h.view(b, c, p, f).permute(0, 2, 1, 3).reshape(b * p, c * f)        # (B·P, C·F)
+        w = self.spatial_weight.permute(0, 2, 1).reshape(f, c * f)              # (F_out, C·F_in)
+        h = torch.addmm(self.spatial_bias, h, w.T)                  # the spatial convolution: (B·P, F_out)
         h = self.drop(F.elu(self.bn2(h)))
-        return self.mix(h.transpose(1, 2)).transpose(1, 2).flatten(1)           # (B, F · P), filter-major
+        return self.mix(h).view(b, p, f).transpose(1, 2).flatten(1)             # (B, F · P), filter-major
 
 
 class Projector(nn.Sequential):

@@ -84,3 +84,34 @@ def test_dashboard_says_when_every_R_claim_holds_by_construction():
     line = next(l for l in book.dashboard_markdown(cat, smoke=smoke, full={}).splitlines() if "[merl]" in l)
     assert "every R by construction: The paper's data is private." in line and "R 1/1 hold" in line
     assert "More text" not in line
+
+
+def test_mechanism_only_papers_are_marked_on_the_dashboard_and_their_part_page(tmp_path):
+    cat = papers.load()
+    marked = [p for p in cat.papers if p.mechanism_only]
+    # issues 14 and 15: papers resting on a 7B language model, a closed model or web-scale pretraining
+    assert {p.id for p in marked} >= {"gpt4v-study", "libra", "llm-cxr", "maira2", "roentgen", "medimageinsight",
+                                      "biomedclip", "biomedparse", "lvm-med"}
+    md = book.dashboard_markdown(cat, smoke={}, full={})
+    for p in cat.papers:
+        row = next(l for l in md.splitlines() if l.startswith(f"| {p.n} |"))
+        assert ("`mechanism only`" in row) == bool(p.mechanism_only), p.id
+    gpt = cat.by_id("gpt4v-study")
+    page = book.part_page(gpt.part, _root(), cat)
+    assert f"mechanism only: {gpt.mechanism_only}" in page
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1]
+
+
+def test_catalog_refuses_an_empty_mechanism_only_reason():
+    import re
+
+    text = re.sub(r"(    id: gpt4v-study\n(?:    .*\n)*?    mechanism_only: ).*\n", r"\1''\n",
+                  papers.catalog_path().read_text(encoding="utf-8"), count=1)
+    assert "mechanism_only: ''" in text
+    with pytest.raises(papers.CatalogError, match="mechanism_only must say why"):
+        papers.parse(text, "papers.yaml")

@@ -126,7 +126,10 @@ def dashboard_markdown(catalog: Catalog | None = None, smoke: dict | None = None
         f"{len(catalog.papers)} papers; {n_impl} with a notebook, {len(catalog.papers) - n_impl} planned. "
         "Generated from `papers.yaml` and the records in `results/` when the book was built.", "",
         f"**Status**: {badge['smoke']} runs offline on simulated data, its R claims hold — *not* the paper's "
-        f"numbers · {badge['full-verified']} also ran on the real data · {badge['planned']} no notebook yet. "
+        f"numbers · {badge['full-verified']} also ran on the real data · {badge['planned']} no notebook yet · "
+        "{bdg-warning-line}`mechanism only` the paper's claims rest on a large language model, a closed model or "
+        "web-scale pretraining: the notebook reproduces the mechanism at small scale, not the claims (its part page "
+        "says why). "
         "Click a paper's id to open its notebook, a column header to sort.", "",
         "**Notebooks per part**: " + " · ".join(by_part), "",
         ":::{dropdown} How to read the columns",
@@ -154,6 +157,8 @@ def dashboard_markdown(catalog: Catalog | None = None, smoke: dict | None = None
             wall = f"{s['wall_s']:.1f}" if s and s.get("wall_s") is not None else "—"
             mem = f"{s['peak_memory_mb']:.0f}" if s else "—"
             status = badge.get(p.status, f"`{p.status}`")
+            if p.mechanism_only:
+                status += " {bdg-warning-line}`mechanism only`"
             lines.append(f"| {p.n} | {name} — {title} | {status} | {_claims_cell(s, seeds.load(p.id))} | {wall} | {mem} | "
                          f"{_paper_vs_ours(full.get(p.id)) if p.implemented else '—'} |")
         lines.append("")
@@ -168,7 +173,8 @@ def part_page(part_id: str, root: Path, catalog: Catalog | None = None) -> str:
     for p in catalog.in_part(part_id):
         link = f"[{p.title}](../../{p.notebook})" if p.notebook else p.title
         cite = f" — {p.short_citation()}" if p.short_citation() else ""
-        rows.append(f"| {p.n} | {link}{cite} | `{p.status}` |")
+        status = f"`{p.status}`" + (f" · mechanism only: {p.mechanism_only}" if p.mechanism_only else "")
+        rows.append(f"| {p.n} | {link}{cite} | {status} |")
     return text.rstrip() + "\n" + "\n".join(rows) + "\n"
 
 

@@ -45,6 +45,9 @@ class Paper:
     #: download of its data — estimates that `medrepro campaign` turns into cluster resources; None: not given
     gpu_memory_gb: float | None = None
     full_minutes: int | None = None
+    #: why this paper can be reproduced only as a mechanism (its claims rest on a large language model, a closed
+    #: model or web-scale pretraining that no notebook here trains); None: an ordinary reproduction
+    mechanism_only: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -136,17 +139,20 @@ def parse(text: str, source: str = "papers.yaml") -> Catalog:
             value = e.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, kind) or value <= 0):
                 raise CatalogError(f"{where}: {key} must be a positive number, got {value!r}")
+        mech = e.get("mechanism_only")
+        if mech is not None and (not isinstance(mech, str) or not mech.strip()):
+            raise CatalogError(f"{where}: mechanism_only must say why in words, got {mech!r}")
         seen_ids.add(e["id"])
         seen_n.add(e["n"])
         known = {"n", "id", "part", "title", "status", "notebook", "authors", "year", "venue", "arxiv", "code",
-                 "datasets", "verified", "gpu_memory_gb", "full_minutes"}
+                 "datasets", "verified", "gpu_memory_gb", "full_minutes", "mechanism_only"}
         papers.append(Paper(
             n=int(e["n"]), id=e["id"], part=e["part"], title=e["title"], status=e["status"], notebook=nb,
             authors=tuple(e.get("authors") or ()), year=e.get("year"), venue=e.get("venue"),
             arxiv=str(e["arxiv"]) if e.get("arxiv") else None, code=e.get("code"),
             datasets=tuple(e.get("datasets") or ()), verified=bool(e.get("verified", False)),
             gpu_memory_gb=float(e["gpu_memory_gb"]) if e.get("gpu_memory_gb") is not None else None,
-            full_minutes=e.get("full_minutes"),
+            full_minutes=e.get("full_minutes"), mechanism_only=mech.strip() if mech else None,
             extra={k: v for k, v in e.items() if k not in known},
         ))
     return Catalog(parts=parts, papers=tuple(papers))

@@ -90,6 +90,11 @@ REPRO_PAPER = "bcp"  # a notebook that trains a network: the strongest determini
 @pytest.mark.notebook
 @pytest.mark.skipif(REPRO_PAPER not in {p.id for p in IMPLEMENTED}, reason=f"{REPRO_PAPER} not implemented")
 def test_same_seed_gives_identical_recorded_metrics_on_cpu(tmp_path):
+    # On a machine like the one that made the seed records, test_smoke already compares every notebook's seed-0
+    # values with its record, made in another process at another time: a stronger check than two runs here.
+    seed_rec = seeds.load(REPRO_PAPER, ROOT)
+    if seed_rec is not None and seeds.same_environment(seed_rec) and seed_rec["runs"][0]["seed"] == 0:
+        pytest.skip("covered by test_smoke: each notebook's seed-0 values equal its seed record's on this machine")
     nb = ROOT / papers.load().by_id(REPRO_PAPER).notebook
     runs = []
     for run in range(2):

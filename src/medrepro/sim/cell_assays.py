@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from .modalities import _smooth  # unit-variance smoothed noise, shared with the modality simulator
+
 STAINS: tuple[str, ...] = ("DNA", "actin", "membrane", "mito", "ER")
 PHENOTYPES: tuple[str, ...] = ("control", "condensed", "mito-puncta", "ER-puncta")
 
@@ -54,11 +56,6 @@ class AssayBatch:
     phenotype: np.ndarray
     field: np.ndarray
     assay: str
-
-
-def _smooth(rng, n, size, sigma):
-    z = ndimage.gaussian_filter(rng.standard_normal((n, size, size)), (0, sigma, sigma), mode="wrap")
-    return z / z.std(axis=(1, 2), keepdims=True)
 
 
 def _organelle(rng, n, size, cyto, puncta_on, strength):

@@ -66,3 +66,32 @@ def test_unknown_view_and_bad_sizes():
         simulate_views(0, 1)
     with pytest.raises(ValueError):
         ViewSpec(size=8)
+
+
+def test_per_scan_phenotypes_change_only_their_views():
+    """heart_scale, pool_scale and wall_mm act per scan (and view) and draw no random numbers: frames without them
+    are unchanged, and a thick wall in one view leaves the other view's frames alike."""
+    spec = ViewSpec(size=32)
+    base = simulate_views(4, 2, ("A4C", "PL"), spec, seed=3)
+    same = simulate_views(4, 2, ("A4C", "PL"), spec, seed=3, heart_scale=np.ones(4), pool_scale=np.ones((4, 2, 1)),
+                          wall_mm=np.full((4, 2), spec.wall_mm))
+    np.testing.assert_array_equal(same.images, base.images)
+    np.testing.assert_array_equal(same.grade, base.grade)
+    wall = np.full((4, 2), spec.wall_mm)
+    wall[:, 1] = 14.0                                                       # thick walls, PL only
+    thick = simulate_views(4, 2, ("A4C", "PL"), spec, seed=3, wall_mm=wall)
+    a4c = base.view == 0
+    np.testing.assert_array_equal(thick.images[a4c], base.images[a4c])
+    assert thick.images[~a4c].mean() > base.images[~a4c].mean()          # more bright myocardium in PL
+    lv = np.ones((4, 2, 1))
+    lv[:, 0, 0] = 1.3                                                       # a dilated LV cavity, A4C only
+    dil = simulate_views(4, 2, ("A4C", "PL"), spec, seed=3, pool_scale=lv)
+    np.testing.assert_array_equal(dil.images[~a4c], base.images[~a4c])
+    assert (dil.images[a4c] < 0.1).mean() > (base.images[a4c] < 0.1).mean()   # more dark blood pool
+    big = simulate_views(4, 2, ("A4C", "PL"), spec, seed=3, heart_scale=np.full(4, 1.2))
+    assert not np.array_equal(big.images[a4c], base.images[a4c]) and not np.array_equal(big.images[~a4c],
+                                                                                        base.images[~a4c])
+    with pytest.raises(ValueError, match="wall_mm"):
+        simulate_views(4, 2, ("A4C", "PL"), spec, seed=3, wall_mm=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="pool_scale"):
+        simulate_views(4, 2, ("A4C", "PL"), spec, seed=3, pool_scale=np.ones((4, 1, 1)))

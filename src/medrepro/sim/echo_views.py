@@ -190,13 +190,26 @@ def _wall_scale(g: dict[str, np.ndarray], wall: float) -> np.ndarray:
 
 
 def simulate_views(n_scans: int, frames_per_view: int = 8, views: tuple[str, ...] = VIEWS[:4],
-                   spec: ViewSpec | None = None, *, n_random: int = 0, seed: int = 0, chunk: int = 256) -> ViewFrames:
+                   spec: ViewSpec | None = None, *, n_random: int = 0, seed: int = 0, chunk: int = 256,
+                   heart_scale: np.ndarray | None = None, pool_scale: np.ndarray | None = None,
+                   wall_mm: np.ndarray | None = None) -> ViewFrames:
     """Simulate ``n_scans`` scans, each with ``frames_per_view`` frames of every view in ``views``.
 
     With ``n_random > 0`` each scan also has that many frames of CACTUS's sixth class, ``"Random"``: the probe
     away from any standard plane. Such a frame shows the structures of one of the views, but out of their
     arrangement: each moved by ``random_scramble_mm`` (sd) and the whole turned by up to ±``random_turn_deg``.
     No standard view is shown, so its completeness — and grade — is 0 by definition (label ``len(views)``).
+
+    Per-scan anatomy (the patient's phenotype; all three default to ``None``, the phantom of every scan alike, and
+    change no random draw, so frames without them are those of earlier versions):
+
+    - ``heart_scale`` (n_scans,): the whole anatomy of every view scaled about the heart's centre (a large heart);
+    - ``pool_scale`` (n_scans, len(views), P): the section of primitive ``j`` of view ``v`` scaled (``P`` up to the
+      longest primitive list; e.g. the LV cavity, primitive 0 of ``A4C``, dilated in that view only);
+    - ``wall_mm`` (n_scans, len(views)): the myocardial wall thickness around the pools of each view (instead of
+      ``spec.wall_mm``; e.g. a thick wall shown in the parasternal views only).
+
+    Which view shows which phenotype is the caller's choice: the simulator places it there.
 
     Every frame has its own acquisition errors (around a per-scan bias: a scan's operator, probe and settings);
     the grade follows from them exactly (module docstring). Deterministic by ``seed``; vectorised over frames.
@@ -236,8 +249,32 @@ def simulate_views(n_scans: int, frames_per_view: int = 8, views: tuple[str, ...
     shadow_r = rng.uniform(0.15, 0.35, n)                   # the shadow starts at this fraction of the ideal depth
 
     prim, kind = _primitives(anat, views)
+    if pool_scale is not None:                              # per scan and view: one structure's section scaled
+        ps = np.asarray(pool_scale, float)
+        if ps.shape[:2] != (n_scans, V) or ps.shape[2] > prim.shape[1]:
+            raise ValueError(f"pool_scale must be (n_scans={n_scans}, views={V}, <= {prim.shape[1]}), got {ps.shape}")
+        f_ps = np.ones(prim.shape[:2])
+        f_ps[:, :ps.shape[2]] = ps[scan, anat]
+        prim[..., 2] *= f_ps
+        prim[..., 3] *= f_ps
+        prim[..., 5] *= f_ps
+    if heart_scale is not None:                             # per scan: the whole anatomy about the heart's centre
+        hs = np.asarray(heart_scale, float)
+        if hs.shape != (n_scans,):
+            raise ValueError(f"heart_scale must be (n_scans={n_scans},), got {hs.shape}")
+        f_hs = hs[scan][:, None]
+        prim[..., 0] *= f_hs
+        prim[..., 1] = 85.0 + (prim[..., 1] - 85.0) * f_hs
+        prim[..., 2:4] *= f_hs[..., None]
+        prim[..., 5] *= f_hs
+    wall_f = None
+    if wall_mm is not None:                                 # per scan and view: the wall thickness
+        wm = np.asarray(wall_mm, float)
+        if wm.shape != (n_scans, V) or (wm <= 0).any():
+            raise ValueError(f"wall_mm must be positive, shaped (n_scans={n_scans}, views={V}), got {wm.shape}")
+        wall_f = wm[scan, np.minimum(anat, V - 1)]
     g = _geometry(prim, rng, spec, theta, is_random.astype(float))
-    wall = _wall_scale(g, spec.wall_mm)
+    wall = _wall_scale(g, spec.wall_mm if wall_f is None else wall_f[:, None])
 
     # ---- the grade, from the geometry: each pool sampled at fixed points of its ellipse (a sunflower lattice)
     k = np.arange(_N_LATTICE) + 0.5
@@ -313,10 +350,13 @@ def simulate_views(n_scans: int, frames_per_view: int = 8, views: tuple[str, ...
                 a_in, b_in = np.maximum(q["a"] * q["f"], 1e-6), np.maximum(q["b"] * q["f"], 1e-6)
                 inner = (q["f"] > 0) & (p2 / a_in ** 2 + q2 / b_in ** 2 <= 1)
                 grow = {"pool": spec.wall_mm, "root": 2.0}.get(k, 0.0)
+                if k == "pool" and wall_f is not None:
+                    grow = wall_f[s0 + rows, None, None].astype(np.float32)
                 fo = ws[rows, j, None, None] if k == "pool" else q["f"]
                 a_out = np.maximum(q["a"] * fo + grow * (fo > 0), 1e-6)
                 b_out = np.maximum(q["b"] * fo + grow * (fo > 0), 1e-6)
-                outer = (fo > 0) & (p2 / a_out ** 2 + q2 / b_out ** 2 <= 1) if grow else inner
+                outer = ((fo > 0) & (p2 / a_out ** 2 + q2 / b_out ** 2 <= 1)
+                         if (np.isscalar(grow) and grow) or not np.isscalar(grow) else inner)
                 masks.append((k, inner, outer))
             layers = [("liver", 2, _ECHO["liver"]), ("pool", 2, _ECHO["wall"]), ("pool", 1, spec.blood),
                       ("root", 2, _ECHO["root"]), ("root", 1, spec.blood), ("leaflet", 1, _ECHO["leaflet"])]

@@ -5,6 +5,7 @@ The records are written by `medrepro seeds ID` and committed. These checks read 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,18 @@ def test_code_hash_ignores_outputs_and_markdown(tmp_path):
     nb["cells"][1]["source"] = "x = 2"
     p.write_text(json.dumps(nb))
     assert seeds.code_hash(p) != h
+
+
+def test_other_cpu_env_switches_the_kernels_torch_dispatches_to():
+    import subprocess
+    import sys
+
+    import torch
+
+    env = seeds.other_cpu_env()
+    assert set(env) == {"ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"}
+    probe = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    child = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                           env={**os.environ, **env}).stdout.strip()
+    assert child != torch.backends.cpu.get_cpu_capability()
+    assert child == env["ATEN_CPU_CAPABILITY"].upper()

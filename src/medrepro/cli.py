@@ -35,6 +35,20 @@ def cmd_seeds(args: argparse.Namespace) -> int:
         if args.stale_only and not any("stale" in m or "no seed record" in m for m in seeds.problems(paper)):
             print(f"{paper}: seed record is current, skipped")
             continue
+        if args.other_cpu:
+            rec = seeds.run(paper, seeds=range(args.n), timeout=args.timeout, other_cpu=True)
+            issues = [f"seed {r['seed']}: {c['kind']} claim failed: {c['statement'][:100]} (value {c['value']}, "
+                      f"interval {c['ci']}, threshold {c.get('direction')} {c.get('threshold')} on {c.get('bound')})"
+                      for r in rec["runs"] for c in r["claims"] if c["kind"] in ("R", "V") and c["passed"] is False]
+            issues += [f"seed {r['seed']}: {r['error'][:300]}" for r in rec["runs"]
+                       if r["error"] and not any(c["passed"] is False for c in r["claims"])]
+            for line in issues:
+                print(f"  {line}")
+            print(f"{paper} on another CPU's kernels ({rec['cpu_capability']}): "
+                  f"{'every asserted claim holds on every seed' if not issues else 'PROBLEMS'} "
+                  f"-> results/seeds/other-cpu/{paper}.json (not committed)")
+            bad += issues
+            continue
         seeds.run(paper, seeds=range(args.n), timeout=args.timeout)
         issues = seeds.problems(paper, required=range(args.n))
         for line in issues:
@@ -256,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="every implemented notebook")
     p.add_argument("--n", type=int, default=5, help="number of seeds, from 0 (default 5)")
     p.add_argument("--stale-only", action="store_true", help="only papers whose record is missing or stale")
+    p.add_argument("--other-cpu", action="store_true",
+                   help="run with another CPU's kernels (AVX2 on an AVX512 machine) and report whether every R and "
+                        "V claim still holds; writes results/seeds/other-cpu/<id>.json, not the committed record")
     p.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
     p.set_defaults(func=cmd_seeds)
     p = sub.add_parser("dashboard", help="print the reproduction dashboard (markdown)")

@@ -61,12 +61,30 @@ def claim_key(claim: dict[str, Any]) -> str:
     return f"{claim['kind']}: {claim['statement']}"
 
 
+def other_cpu_env() -> dict[str, str]:
+    """Environment variables that make this machine's PyTorch dispatch to another CPU's kernels.
+
+    On an AVX512 machine: the AVX2 kernels of ATen and oneDNN; on any other: ATen's portable (non-vectorised)
+    kernels and oneDNN's SSE4.1 ones. The numbers are not those of a real machine of that kind (oneDNN also picks
+    kernels by cache size and core type), but they round differently from this machine's own, as a machine
+    change does: a claim that holds only within this machine's rounding fails here too."""
+    import torch
+
+    if torch.backends.cpu.get_cpu_capability() == "AVX512":
+        return {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    return {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+
+
 def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
-        root: Path | None = None, progress: bool = True) -> dict[str, Any]:
+        root: Path | None = None, progress: bool = True, other_cpu: bool = False) -> dict[str, Any]:
     """Execute ``paper``'s notebook in smoke mode on each seed and write ``results/seeds/<paper>.json``.
 
     A seed on which the notebook fails (an asserted claim fails, or a cell raises) is recorded as failed with
     the error, and the other seeds still run. Returns the record.
+
+    With ``other_cpu``, the runs use another CPU's kernels (:func:`other_cpu_env`) and the record is written
+    to ``results/seeds/other-cpu/<paper>.json`` instead (not committed, not read by the tests): a check that the
+    claims do not rest on this machine's rounding.
     """
     from . import papers, runner
     from .report import _atomic_write_json
@@ -84,7 +102,8 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
             error = None
             try:
                 runner.execute(nb, mode="smoke", output=Path(tmp) / f"s{seed}.ipynb", parameters={"SEED": seed},
-                               timeout=timeout, keep=False, env={"MEDREPRO_RESULTS": str(results)})
+                               timeout=timeout, keep=False,
+                               env={"MEDREPRO_RESULTS": str(results), **(other_cpu_env() if other_cpu else {})})
             except Exception as exc:  # a failed claim raises inside the notebook; the record was written first
                 error = f"{type(exc).__name__}: {str(exc)[-600:]}"
             wall = time.perf_counter() - t0
@@ -97,10 +116,15 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
             if progress:
                 state = "ok" if error is None else "FAILED"
                 print(f"{paper} seed {seed}: {state} in {wall:.1f} s", flush=True)
+    env = run_environment()
+    if other_cpu:
+        env["cpu_capability"] = other_cpu_env()["ATEN_CPU_CAPABILITY"].upper() + " (emulated)"
     payload = {"paper": paper, "notebook": entry.notebook, "code_hash": code_hash(nb),
-               "seeds": [r["seed"] for r in runs], **run_environment(),
+               "seeds": [r["seed"] for r in runs], **env,
                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": runs}
-    _atomic_write_json(seeds_dir(root) / f"{paper}.json", payload)
+    out = seeds_dir(root) / "other-cpu" / f"{paper}.json" if other_cpu else seeds_dir(root) / f"{paper}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_json(out, payload)
     return payload
 
 

@@ -695,6 +695,29 @@ def check_idrcell100k(root: Path) -> None:
             np.testing.assert_array_equal(img, ref.astype(np.float32) / 255, err_msg=image_id)
 
 
+def check_breakhis(root: Path) -> None:
+    """The folders are walked and the file names parsed as kaiko-ai/eva's BreaKHis class does (glob of
+    ``**/<mag>/*.png``; class ``name.split("-")[0].split("_")[-1]``, patient ``name.split("-")[2]``), and every PNG
+    is opened with Pillow (8-bit RGB): the loader's images, classes and patients must be those."""
+    import glob
+    import os
+
+    from PIL import Image
+
+    mod = _mod("breakhis")
+    base = os.path.join(root, "BreaKHis_v1", "histology_slides")
+    files = sorted(glob.glob(os.path.join(base, "**/40X", "*.png"), recursive=True))
+    loaded = mod.load(root)
+    assert [str(p) for p in loaded.paths] == files and len(files) > 0
+    for k, f in enumerate(files):
+        name = os.path.basename(f)
+        assert mod.ABBREV[loaded.labels[k]] == name.split("-")[0].split("_")[-1]
+        assert loaded.patient[k] == name.split("-")[2]
+        with Image.open(f) as im:
+            assert im.format == "PNG" and im.mode == "RGB"
+            np.testing.assert_array_equal(loaded.images[k], np.asarray(im, np.float32).transpose(2, 0, 1) / 255)
+
+
 CHECKS = {
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
@@ -723,6 +746,7 @@ CHECKS = {
     "medshapenet": (check_medshapenet, dict(n_cases=2)),
     "vqa_rad": (check_vqa_rad, dict(n_images=4)),
     "idrcell100k": (check_idrcell100k, dict(n_per_assay=8)),
+    "breakhis": (check_breakhis, dict(n_patients=8, images_per_patient=2)),
 }
 
 

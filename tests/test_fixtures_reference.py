@@ -695,6 +695,33 @@ def check_idrcell100k(root: Path) -> None:
             np.testing.assert_array_equal(img, ref.astype(np.float32) / 255, err_msg=image_id)
 
 
+def check_echonet_dynamic(root: Path) -> None:
+    """FileList and tracings as pandas reads them (the official loader reads them with pandas and csv); the
+    videos through FFmpeg (PyAV); the key frames are the traced frames, end diastole (larger area) first."""
+    import av
+    import pandas as pd
+
+    en = _mod("echonet_dynamic")
+    data = en.load(root)
+    ref = pd.read_csv(root / "FileList.csv")
+    assert list(ref.columns[:9]) == list(en.FILELIST_COLUMNS)
+    assert data.names == ref["FileName"].tolist()
+    np.testing.assert_allclose(data.ef, ref["EF"].to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(data.edv, ref["EDV"].to_numpy(), rtol=1e-5)
+    for name, frames in zip(data.names, data.frames):
+        with av.open(str(root / "Videos" / f"{name}.avi")) as container:
+            dec = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+        np.testing.assert_array_equal(frames, dec[..., 0])
+    tr = pd.read_csv(root / "VolumeTracings.csv")
+    assert list(tr.columns) == list(en.TRACING_COLUMNS)
+    keys = en.load(root, keyframes=True)
+    for name, kf, video in zip(keys.names, keys.frames, data.frames):
+        rows = tr[tr["FileName"] == f"{name}.avi"]
+        areas = {f: en.traced_area(g[["X1", "Y1", "X2", "Y2"]].to_numpy()) for f, g in rows.groupby("Frame")}
+        ed, es = sorted(areas, key=areas.get, reverse=True)
+        np.testing.assert_array_equal(kf, video[[ed, es]])
+
+
 def check_breakhis(root: Path) -> None:
     """The folders are walked and the file names parsed as kaiko-ai/eva's BreaKHis class does (glob of
     ``**/<mag>/*.png``; class ``name.split("-")[0].split("_")[-1]``, patient ``name.split("-")[2]``), and every PNG
@@ -746,6 +773,7 @@ CHECKS = {
     "medshapenet": (check_medshapenet, dict(n_cases=2)),
     "vqa_rad": (check_vqa_rad, dict(n_images=4)),
     "idrcell100k": (check_idrcell100k, dict(n_per_assay=8)),
+    "echonet_dynamic": (check_echonet_dynamic, dict(n_videos=4, size=48)),
     "breakhis": (check_breakhis, dict(n_patients=8, images_per_patient=2)),
 }
 

@@ -26,3 +26,14 @@ def test_prompts_differ_as_bags_of_words():
     tok = WordTokenizer()
     bags = [frozenset(tok.split(v)) for v in _prompts()["labels"].values()]
     assert len(set(bags)) == len(bags)
+
+
+def test_simulated_camus_at_a_low_frame_rate(tmp_path):
+    # the notebook writes its smoke patients at 10 frames/s; seed 3 draws a patient whose 1.6 s clip holds no
+    # R peak, which once made write_simulated fail (no end-diastolic frame): the clip then starts at frame 0
+    root = camus.write_simulated(tmp_path, 42, size=48, seed=3, views=("4CH",), spec_overrides={"fps": 10.0})
+    patients = camus.list_patients(root)
+    assert len(patients) == 42
+    for p in patients:
+        seq = camus.load_sequence(root, p, "4CH")
+        assert len(seq.frames) >= 1 and seq.labels.shape == seq.frames.shape

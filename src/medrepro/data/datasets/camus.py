@@ -167,7 +167,9 @@ def write_simulated(root: str | os.PathLike[str], n_patients: int, *, size: int 
         c = simulate_cines(n_patients, spec, seed=seed * 2 + v)
         u8 = c.to_uint8(clean=True)
         for i in range(n_patients):
-            ed = int(c.ed_frames[i][0])
+            # the first end-diastole in the clip; a clip with no R peak in it (a slow heart at a low frame rate)
+            # starts at its first frame
+            ed = int(c.ed_frames[i][0]) if len(c.ed_frames[i]) else 0
             es_after = c.es_frames[i][c.es_frames[i] > ed]
             es = int(es_after[0]) if len(es_after) else min(ed + 8, u8.shape[1] - 1)
             seq, lab = u8[i, ed:es + 1], c.labels[i, ed:es + 1]

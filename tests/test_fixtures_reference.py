@@ -695,6 +695,35 @@ def check_idrcell100k(root: Path) -> None:
             np.testing.assert_array_equal(img, ref.astype(np.float32) / 255, err_msg=image_id)
 
 
+def check_mimic_iv_ecg(root: Path) -> None:
+    """``wfdb.rdrecord`` reads every record of ``record_list.csv`` as the loader does (leads reordered by name to
+    I, II, III, aVR, aVL, aVF, V1-V6; 500 Hz, 10 s), and Python's csv reads the two tables as the index."""
+    m = _mod("mimic_iv_ecg")
+    with open(root / m.RECORD_LIST, newline="") as f:
+        recs = list(csv.DictReader(f))
+    with open(root / m.MEASUREMENTS, newline="") as f:
+        meas = {r["study_id"]: r for r in csv.DictReader(f)}
+    index = m.read_index(root)
+    assert [int(r["study_id"]) for r in recs] == index.study.tolist()
+    assert [r["path"] for r in recs] == index.path
+    assert [str(t).replace("T", " ") for t in index.time] == [r["ecg_time"] for r in recs]
+    x = m.read_signals(root, index.path, fs=500.0)
+    for i, r in enumerate(recs):
+        rec = wfdb.rdrecord(str(root / r["path"]))
+        assert rec.fs == 500 and rec.sig_len == 5000 and list(rec.sig_name) == list(m.FILE_LEADS), r["path"]
+        order = [rec.sig_name.index(ld) for ld in m.LEADS]
+        np.testing.assert_allclose(x[i], rec.p_signal[:, order].T, rtol=0, atol=1e-6, err_msg=r["path"])
+        row = meas[r["study_id"]]
+        want = ". ".join(row[f"report_{k}"].strip().rstrip(".") for k in range(18) if row[f"report_{k}"].strip())
+        assert index.reports[i] == want
+    # 100 Hz: means over blocks of 5 samples of what wfdb reads
+    x100 = m.read_signals(root, index.path[:2], fs=100.0)
+    for i in range(2):
+        rec = wfdb.rdrecord(str(root / recs[i]["path"]))
+        ref = rec.p_signal[:, [rec.sig_name.index(ld) for ld in m.LEADS]].reshape(1000, 5, 12).mean(1).T
+        np.testing.assert_allclose(x100[i], ref, rtol=0, atol=1e-5)
+
+
 def check_echonet_dynamic(root: Path) -> None:
     """FileList and tracings as pandas reads them (the official loader reads them with pandas and csv); the
     videos through FFmpeg (PyAV); the key frames are the traced frames, end diastole (larger area) first."""
@@ -759,7 +788,7 @@ CHECKS = {
     "camus": (check_camus, dict(n_patients=2, size=32)), "nih_cxr": (check_nih_cxr, {}),
     "mednist": (check_mednist, dict(n_per_class=2)), "ecg_images": (check_ecg_images, dict(n_per_class=2)),
     "ubfc_rppg": (check_ubfc_rppg, dict(n=1, seconds=2.0)), "mimic_iv": (check_mimic_iv, dict(n_patients=60)),
-    "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)),
+    "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)), "mimic_iv_ecg": (check_mimic_iv_ecg, dict(n_subjects=4)),
     "bloodmnist": (check_bloodmnist, {}), "cactus": (check_cactus, dict(n_scans=2, frames_per_view=1)),
     "fives": (check_fives, dict(n_train=2, n_test=2, size=32)),
     "paxray": (check_paxray, dict(n_patients=4, size=32)),

@@ -242,6 +242,21 @@ def check_la2018(root: Path) -> None:
             np.testing.assert_array_equal(ours, nrrd.read(str(p))[0])
 
 
+def check_asoca(root: Path) -> None:
+    """pynrrd reads every ASOCA case (int16 HU CT, uint8 0/1 mask) as the loader does, with the same spacing."""
+    import nrrd  # pynrrd, in the test extra
+
+    aso = _mod("asoca")
+    for case in aso.list_cases(root):
+        c = aso.load_case(root, case)
+        img, head = nrrd.read(str(root / aso.IMAGE_DIR / f"{case}.nrrd"))
+        lab, _ = nrrd.read(str(root / aso.MASK_DIR / f"{case}.nrrd"))
+        assert img.dtype == np.int16 and lab.dtype == np.uint8, case
+        np.testing.assert_array_equal(c.image, img.astype(np.float32), err_msg=case)
+        np.testing.assert_array_equal(c.label, lab, err_msg=case)
+        np.testing.assert_allclose(c.spacing, np.linalg.norm(head["space directions"], axis=1))
+
+
 def check_chaos(root: Path) -> None:
     import pydicom
     from PIL import Image
@@ -775,6 +790,7 @@ def check_breakhis(root: Path) -> None:
 
 
 CHECKS = {
+    "asoca": (check_asoca, dict(n_cases=3, size=16)),
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
     "bidmc": (check_bidmc, dict(n=3, seconds=20.0)), "mitdb": (check_mitdb, dict(n_records=2, seconds=20.0)),
     "twadb": (check_twadb, dict(n_records=2, seconds=10.0)), "ptb": (check_ptb, dict(n_patients=3, seconds=4.0)),

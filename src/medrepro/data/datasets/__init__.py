@@ -21,6 +21,19 @@ def is_fixture(root: str | Path) -> bool:
     return (root / FIXTURE_MARKER).is_file() or (root.parent / FIXTURE_MARKER).is_file()
 
 
+def folder_holding(path: str | Path, name: str, manifest: str) -> Path:
+    """The folder that holds the file ``name``: ``path`` itself or one of its immediate sub-folders (a user may
+    pass the folder they unpacked the download into, or the dataset's own folder). Raises FileNotFoundError naming
+    the file, the folder searched and the manifest that describes the layout."""
+    path = Path(path).expanduser()
+    if (path / name).is_file():
+        return path
+    for child in sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []:
+        if (child / name).is_file():
+            return child
+    raise FileNotFoundError(f"{name} not found in {path} or its sub-folders; see data_manifests/{manifest}.yaml")
+
+
 def mark_fixture(root: str | Path, dataset: str) -> None:
     """Write the marker that tells a notebook it runs on a fixture."""
     Path(root).mkdir(parents=True, exist_ok=True)

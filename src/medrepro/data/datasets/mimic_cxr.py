@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from ..io import FormatError
-from . import mark_fixture
+from . import folder_holding, mark_fixture
 
 METADATA = "mimic-cxr-2.0.0-metadata.csv.gz"
 CHEXPERT = "mimic-cxr-2.0.0-chexpert.csv.gz"
@@ -170,13 +170,7 @@ def _read_gz_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
 
 def find_root(path: str | os.PathLike[str]) -> Path:
     """The folder that holds the metadata file (``path`` itself, or one of its children)."""
-    path = Path(path).expanduser()
-    if (path / METADATA).is_file():
-        return path
-    for child in sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []:
-        if (child / METADATA).is_file():
-            return child
-    raise FileNotFoundError(f"{METADATA} not found in {path} or its sub-folders; see data_manifests/mimic_cxr.yaml")
+    return folder_holding(path, METADATA, "mimic_cxr")
 
 
 def load(root: str | os.PathLike[str], *, size: int = 64, labels: Sequence[str] = CHEXPERT5,

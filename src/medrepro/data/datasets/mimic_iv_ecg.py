@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from ..io import FormatError
-from . import mark_fixture
+from . import folder_holding, mark_fixture
 
 RECORD_LIST = "record_list.csv"
 MEASUREMENTS = "machine_measurements.csv"
@@ -82,14 +82,7 @@ def record_path(subject: int, study: int) -> str:
 
 def find_root(path: str | os.PathLike[str]) -> Path:
     """The folder that holds ``record_list.csv`` (``path`` itself or one of its children)."""
-    path = Path(path).expanduser()
-    if (path / RECORD_LIST).is_file():
-        return path
-    for child in sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []:
-        if (child / RECORD_LIST).is_file():
-            return child
-    raise FileNotFoundError(f"{RECORD_LIST} not found in {path} or its sub-folders; see "
-                            "data_manifests/mimic_iv_ecg.yaml")
+    return folder_holding(path, RECORD_LIST, "mimic_iv_ecg")
 
 
 def _rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:

@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from ..io import FormatError
-from . import mark_fixture
+from . import folder_holding, mark_fixture
 
 QUESTIONS = "VQA_RAD Dataset Public.json"
 IMAGES = "VQA_RAD Image Folder"
@@ -76,13 +76,7 @@ class VqaRadData:
 
 def find_root(path: str | os.PathLike[str]) -> Path:
     """The folder that holds the question JSON (``path`` itself, or one of its children)."""
-    path = Path(path).expanduser()
-    if (path / QUESTIONS).is_file():
-        return path
-    for child in sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []:
-        if (child / QUESTIONS).is_file():
-            return child
-    raise FileNotFoundError(f"'{QUESTIONS}' not found in {path} or its sub-folders; see data_manifests/vqa_rad.yaml")
+    return folder_holding(path, QUESTIONS, "vqa_rad")
 
 
 def _item(rec: dict, where: str) -> VqaRadItem:

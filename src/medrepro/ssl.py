@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .losses import clip_loss
+from .nn.patches import patchify
 from .train import linear_probe
 
 __all__ = ["info_nce", "clip_loss", "nt_xent", "byol_loss", "dino_loss", "dino_center_update",
@@ -108,14 +109,6 @@ def random_patch_mask(batch: int, grid: tuple[int, int], ratio: float, *,
     return (rank < k).reshape(batch, gh, gw).to(device)
 
 
-def _patchify(x: torch.Tensor, patch: int) -> torch.Tensor:
-    b, c, h, w = x.shape
-    if h % patch or w % patch:
-        raise ValueError(f"image size {h}x{w} is not a multiple of the patch size {patch}")
-    x = x.reshape(b, c, h // patch, patch, w // patch, patch)
-    return x.permute(0, 2, 4, 1, 3, 5).reshape(b, h // patch, w // patch, c * patch * patch)
-
-
 def masked_reconstruction_loss(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, patch: int, *,
                                norm_pix: bool = True, eps: float = 1e-6) -> torch.Tensor:
     """Masked image modelling (MAE, SparK): mean squared error on the masked patches only.
@@ -124,7 +117,7 @@ def masked_reconstruction_loss(prediction: torch.Tensor, target: torch.Tensor, m
     was hidden from the encoder. With ``norm_pix`` each target patch is standardised by its own mean and variance
     (MAE's and SparK's default), so the loss rewards structure rather than brightness.
     """
-    pred, tgt = _patchify(prediction, patch), _patchify(target, patch)
+    pred, tgt = patchify(prediction, patch), patchify(target, patch)
     if mask.shape != pred.shape[:3]:
         raise ValueError(f"mask shape {tuple(mask.shape)} does not match the patch grid {tuple(pred.shape[:3])}")
     if norm_pix:

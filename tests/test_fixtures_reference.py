@@ -789,6 +789,33 @@ def check_breakhis(root: Path) -> None:
             np.testing.assert_array_equal(loaded.images[k], np.asarray(im, np.float32).transpose(2, 0, 1) / 255)
 
 
+def check_biomedparse_data(root: Path) -> None:
+    """glob and Pillow read the layout as the official code does: a mask name split at its last '_' into the
+    image file and the target ('+' for spaces, create-customer-datasets.py), the mask as RGB channel 0 > 0 (the
+    README's inference example), the image converted to grey."""
+    from PIL import Image
+
+    bp = _mod("biomedparse_data")
+    for split in ("train", "test"):
+        data = bp.load_split(root, split)
+        pairs = set()
+        for mask_path in sorted((root / f"{split}_mask").glob("*.png")):
+            parts = mask_path.name.split("_")
+            target = parts[-1].split(".")[0].replace("+", " ")
+            image_name = "_".join(parts[:-1]) + ".png"
+            i = data.stems.index(image_name[:-4])
+            k = [j for j in range(len(data.pair_image))
+                 if data.pair_image[j] == i and data.targets[data.pair_target[j]] == target]
+            assert len(k) == 1, mask_path
+            with Image.open(mask_path) as im:
+                np.testing.assert_array_equal(data.masks[k[0]], np.array(im.convert("RGB"))[:, :, 0] > 0)
+            with Image.open(root / split / image_name) as im:
+                assert im.format == "PNG" and im.mode == "RGB"
+                np.testing.assert_array_equal(data.images[i], np.asarray(im.convert("L"), np.float32) / 255)
+            pairs.add((i, target))
+        assert len(pairs) == len(data.pair_image)
+
+
 CHECKS = {
     "asoca": (check_asoca, dict(n_cases=3, size=16)),
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
@@ -820,6 +847,7 @@ CHECKS = {
     "idrcell100k": (check_idrcell100k, dict(n_per_assay=8)),
     "echonet_dynamic": (check_echonet_dynamic, dict(n_videos=4, size=48)),
     "breakhis": (check_breakhis, dict(n_patients=8, images_per_patient=2)),
+    "biomedparse_data": (check_biomedparse_data, dict(n_train=6, n_test=3, size=32)),
 }
 
 

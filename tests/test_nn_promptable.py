@@ -145,3 +145,18 @@ def test_dice_and_parameter_count():
     lin = nn.Linear(3, 2)
     frozen = nn.Linear(3, 2).requires_grad_(False)
     assert P.count_trainable([lin, lin, frozen]) == 8
+
+
+def test_box_channel_fills_the_box_of_boxes_from_masks():
+    rng = np.random.default_rng(0)
+    m = torch.from_numpy(rng.random((6, 12, 10)) > 0.93)
+    ch = P.box_channel(P.boxes_from_masks(m), (12, 10))
+    assert ch.shape == (6, 1, 12, 10) and ch.dtype == torch.float32
+    for k in range(6):
+        r, c = np.nonzero(m[k].numpy())
+        want = np.zeros((12, 10), np.float32)
+        if len(r):
+            want[r.min():r.max() + 1, c.min():c.max() + 1] = 1
+        else:
+            want[:] = 1                                   # an empty mask's box is the whole image
+        np.testing.assert_array_equal(ch[k, 0].numpy(), want)

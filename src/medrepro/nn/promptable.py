@@ -650,6 +650,20 @@ def boxes_from_masks(masks: torch.Tensor, jitter: int = 0, generator: torch.Gene
     return box.float()
 
 
+def box_channel(boxes: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """Filled rectangles (B, 1, H, W) float32 of boxes (B, 4) = (x0, y0, x1, y1), inclusive pixel indices.
+
+    The box prompt as an extra input channel of a convolutional segmenter (a box-prompted U-Net, as MedSAM-like
+    baselines of small studies are built): 1 inside the box, 0 outside. ``size`` is H (= W) or (H, W).
+    """
+    h, w = (size, size) if isinstance(size, int) else size
+    b = boxes.round().long()
+    r = torch.arange(h, device=b.device)[None, :, None]
+    c = torch.arange(w, device=b.device)[None, None, :]
+    x0, y0, x1, y1 = (b[:, k, None, None] for k in range(4))
+    return ((r >= y0) & (r <= y1) & (c >= x0) & (c <= x1)).float()[:, None]
+
+
 def _sample_where(region: torch.Tensor, n: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` pixels per image drawn uniformly (with replacement) where ``region`` (B, H, W) is true.
 

@@ -17,8 +17,8 @@ prompt ``"<target> in <site> <modality>"``. :func:`load_split` does the same: it
 (image, target) pair, the target names, and each image's modality and site. Images are read as grey (Pillow's
 ``L`` conversion of an RGB file) and resized bilinearly, masks by nearest neighbour, when ``size`` is given.
 A mask without its image, a file name that does not follow the convention and a mask whose size differs from its
-image's raise :class:`BiomedParseLayoutError` naming the file. :func:`make_fixture` writes a miniature of the
-layout from :mod:`medrepro.sim.parsing_scenes` (PNG through Pillow, RGB images as the released data, masks 0/255).
+image's raise :class:`BiomedParseLayoutError` naming the file. :func:`write_scenes` writes simulated scenes in this layout (PNG through Pillow, RGB images as the released data,
+masks 0/255); :func:`make_fixture` writes a marked miniature of it for the tests.
 """
 from __future__ import annotations
 
@@ -157,29 +157,41 @@ def load_split(root: str | os.PathLike[str], split: str = "train", *, size: int 
                             np.asarray(pi), np.asarray(pt), target_names, [img_dir / n for n in names])
 
 
-def make_fixture(root: str | os.PathLike[str], seed: int = 0, *, n_train: int = 12, n_test: int = 6,
-                 size: int = 32, modality: str = "Sim", site: str = "phantom") -> Path:
-    """Write simulated scenes in the BiomedParseData layout: RGB image PNGs, 0/255 grey mask PNGs.
+def write_scenes(root: str | os.PathLike[str], split: str, scenes, *, modality: str = "Sim",
+                 site: str = "phantom") -> Path:
+    """Write simulated scenes (:class:`medrepro.sim.parsing_scenes.Scenes`) as one split of the layout.
 
-    File names follow the convention (``<IMAGE>_<MODALITY>_<SITE>[_<TARGET>].png``, spaces in targets as ``+``);
-    images hold grey content in all three channels (an RGB file, as the released images). Returns ``root``.
+    Image ``i`` becomes ``<split>/<split>_<i:05d>_<modality>_<site>.png`` (RGB, the grey value in all three
+    channels, as the released images are RGB), and each object of the image one 0/255 grey mask
+    ``<split>_mask/<split>_<i:05d>_<modality>_<site>_<target>.png`` (spaces as ``+``). Returns ``root``.
     """
     from PIL import Image
 
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if "_" in modality or "_" in site:
+        raise ValueError(f"modality and site must not contain '_' (got {modality!r}, {site!r})")
+    root = Path(root)
+    (root / split).mkdir(parents=True, exist_ok=True)
+    (root / f"{split}_mask").mkdir(parents=True, exist_ok=True)
+    grey = np.round(np.clip(scenes.images, 0, 1) * 255).astype(np.uint8)
+    for i in range(len(scenes)):
+        stem = f"{split}_{i:05d}_{modality}_{site}"
+        Image.fromarray(np.repeat(grey[i][..., None], 3, axis=2), mode="RGB").save(root / split / f"{stem}.png")
+        for t, name in enumerate(scenes.types):
+            if scenes.present[i, t]:
+                Image.fromarray(scenes.masks[i, t].astype(np.uint8) * 255, mode="L").save(
+                    root / f"{split}_mask" / f"{stem}_{name.replace(' ', '+')}.png")
+    return root
+
+
+def make_fixture(root: str | os.PathLike[str], seed: int = 0, *, n_train: int = 12, n_test: int = 6,
+                 size: int = 32) -> Path:
+    """A miniature of the layout from :func:`medrepro.sim.parsing_scenes.simulate_scenes`, marked as a fixture
+    (the tests run the notebook's full mode on it). Returns ``root``."""
     from ...sim.parsing_scenes import simulate_scenes
 
-    root = Path(root)
     for split, n, s in (("train", n_train, seed * 2 + 1), ("test", n_test, seed * 2 + 2)):
-        scenes = simulate_scenes(n, size=size, seed=s)
-        (root / split).mkdir(parents=True, exist_ok=True)
-        (root / f"{split}_mask").mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            stem = f"{split}_{i:05d}_{modality}_{site}"
-            g = np.round(scenes.images[i] * 255).astype(np.uint8)
-            Image.fromarray(np.repeat(g[..., None], 3, axis=2), mode="RGB").save(root / split / f"{stem}.png")
-            for t, name in enumerate(scenes.types):
-                if scenes.present[i, t]:
-                    Image.fromarray(scenes.masks[i, t].astype(np.uint8) * 255, mode="L").save(
-                        root / f"{split}_mask" / f"{stem}_{name.replace(' ', '+')}.png")
+        write_scenes(root, split, simulate_scenes(n, size=size, seed=s))
     mark_fixture(root, "biomedparse_data")
-    return root
+    return Path(root)

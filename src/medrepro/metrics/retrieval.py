@@ -78,3 +78,25 @@ def kway_topk(similarity: np.ndarray, truth: Sequence[int], k: int, top: int = 1
     total = comb(n - 1, k - 1, exact=False)
     p = sum(comb(m, j, exact=False) * comb(n - 1 - m, k - 1 - j, exact=False) for j in range(min(top, k)))
     return np.asarray(p / total, float)
+
+
+def average_precision(similarity: np.ndarray, query_labels: Sequence[int], gallery_labels: Sequence[int]
+                      ) -> np.ndarray:
+    """Average precision of each query's ranking of a gallery (image–image search; mAP is its mean).
+
+    ``similarity`` ``(n_queries, n_gallery)``, higher = closer (e.g. cosine); a gallery item is relevant when its
+    label equals the query's. AP = mean over the relevant items of the precision at their rank, the definition
+    of scikit-learn's ``average_precision_score`` (ties broken by gallery index here: stable sort of −similarity).
+    Queries with no relevant item get NaN.
+    """
+    s = np.asarray(similarity, np.float64)
+    q, g = np.asarray(query_labels), np.asarray(gallery_labels)
+    if s.shape != (len(q), len(g)):
+        raise ValueError(f"similarity {s.shape} does not match {len(q)} queries × {len(g)} gallery items")
+    order = np.argsort(-s, axis=1, kind="stable")
+    rel = g[order] == q[:, None]                                   # (queries, gallery) relevance by rank
+    hits = np.cumsum(rel, axis=1)
+    precision = hits / np.arange(1, s.shape[1] + 1)
+    n_rel = rel.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_rel > 0, (precision * rel).sum(1) / n_rel, np.nan)

@@ -52,3 +52,39 @@ def test_scratch_dir_is_fresh_and_removed_when_the_process_exits(tmp_path):
     from pathlib import Path
 
     assert Path(out).name.startswith("probe-") and not Path(out).exists()
+
+
+def test_setup_freezes_the_heap_at_exit_and_cleanup_still_runs():
+    """setup() registers gc.freeze at exit (a fast kernel shutdown); the scratch folders made after setup and a
+    TemporaryDirectory are still removed, and a file written with `with` is complete."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import atexit, gc, tempfile, medrepro\n"
+        "medrepro.setup(paper='x', mode='smoke'); medrepro.setup(paper='x', mode='smoke')\n"
+        "from medrepro import config\n"
+        "assert config._FREEZE_REGISTERED\n"
+        "d = medrepro.scratch_dir('probe-'); (d / 'f.txt').write_text('x')\n"
+        "t = tempfile.TemporaryDirectory(prefix='probe-td-')\n"
+        "cycle = []; cycle.append(cycle)\n"
+        "print(d); print(t.name)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert len(out) == 2 and not any(Path(p).exists() for p in out)
+
+
+def test_setup_registers_the_freeze_once(monkeypatch):
+    import atexit
+    import gc
+
+    from medrepro import config
+
+    registered = []
+    monkeypatch.setattr(config, "_FREEZE_REGISTERED", False)
+    monkeypatch.setattr(atexit, "register", lambda fn, *a, **k: registered.append(fn))
+    medrepro.setup(paper="x", mode="smoke")
+    medrepro.setup(paper="x", mode="smoke")
+    block_network(False)
+    assert registered == [gc.freeze]

@@ -154,6 +154,29 @@ def block_network(enabled: bool = True) -> None:
         socket.getaddrinfo = _real_getaddrinfo  # type: ignore[assignment]
 
 
+_FREEZE_REGISTERED = False
+
+
+def _freeze_heap_at_exit() -> None:
+    """At interpreter exit, move every live object to the garbage collector's permanent generation.
+
+    With torch, matplotlib and a run's tensors loaded, the cyclic collections of interpreter shutdown walk the
+    whole heap: measured on 2 cores, a papermill kernel then took 2.1-2.5 s to exit after the last cell, 0.4 s
+    with the heap frozen (every notebook run pays it, CI and the smoke budget included). Nothing is skipped that
+    a run needs: ``atexit`` handlers (the scratch folders' removal) still run, objects still free by reference
+    count; only reference cycles alive at exit are not collected, which Python does not promise to finalise
+    anyway. Registered once per process.
+    """
+    global _FREEZE_REGISTERED
+    if _FREEZE_REGISTERED:
+        return
+    import atexit
+    import gc
+
+    atexit.register(gc.freeze)
+    _FREEZE_REGISTERED = True
+
+
 def setup(
     paper: str,
     mode: str = "smoke",
@@ -200,6 +223,7 @@ def setup(
     import warnings
 
     warnings.filterwarnings("ignore", message=".*Kernel is running over TCP.*")
+    _freeze_heap_at_exit()
     return RunConfig(
         paper=paper, mode=mode, seed=seed, device=dev,
         data_dir=Path(data_dir).expanduser() if data_dir else None,

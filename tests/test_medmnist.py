@@ -77,3 +77,20 @@ def test_manifest_md5_and_licence_are_the_official_info_values():
     assert f.url == "https://zenodo.org/records/10519652/files/bloodmnist.npz?download=1"
     assert f.filename == "bloodmnist.npz" and f.checksum_source == "publisher"
     assert m.licence.startswith(medmnist.INFO["bloodmnist"]["license"]) and m.layout == ["bloodmnist.npz"]
+
+
+def test_write_shuffled_round_trip_and_concat_splits(tmp_path):
+    rng = np.random.default_rng(0)
+    images, labels = rng.random((20, 1, 8, 8)), np.arange(20) % 3
+    path, shuf_x, shuf_y = medmnist.write_shuffled(tmp_path / "sim.npz", images, labels, n_val=3, n_test=5, seed=4)
+    order = np.random.default_rng(4).permutation(20)
+    assert np.array_equal(shuf_y, labels[order]) and np.array_equal(shuf_x, images[order])
+    splits = {s: medmnist.load(path, s) for s in medmnist.SPLITS}
+    assert [len(splits[s]) for s in medmnist.SPLITS] == [12, 3, 5]
+    x, y, names = medmnist.concat_splits(splits)
+    assert np.array_equal(y, shuf_y) and list(names[[0, 12, 15]]) == ["train", "val", "test"]
+    assert np.abs(x - shuf_x).max() <= 0.5 / 255 + 1e-7          # 8-bit storage
+    with pytest.raises(ValueError, match="no training images"):
+        medmnist.write_shuffled(tmp_path / "bad.npz", images, labels, n_val=10, n_test=10, seed=0)
+    with pytest.raises(ValueError, match="missing"):
+        medmnist.concat_splits({"train": splits["train"]})

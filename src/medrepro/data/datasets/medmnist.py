@@ -152,3 +152,42 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     if x.ndim == 4:
         x = x[:, 0] if x.shape[1] == 1 else x.transpose(0, 2, 3, 1)
     return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def write_shuffled(path: str | os.PathLike[str], images: np.ndarray, labels: np.ndarray, n_val: int, n_test: int,
+                   seed: int) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Shuffle simulated images and labels, keep the last ``n_val`` and ``n_test`` as validation and test, and write
+    the three splits in the MedMNIST layout (what a smoke run writes before reading it back with :func:`load`).
+
+    Args:
+        path: the ``.npz`` file to write (its folder is created).
+        images: floats in [0, 1], ``(N, C, H, W)`` or ``(N, H, W)`` (stored as uint8, see :func:`to_uint8`).
+        labels: class indices ``(N,)``.
+        n_val, n_test: sizes of the validation and test splits; the rest is the training split.
+        seed: seed of the shuffle (``np.random.default_rng(seed).permutation``).
+
+    Returns:
+        ``(path, images, labels)``: the file and the shuffled arrays in the order written (train, val, test), the
+        reference for a round-trip check.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError(f"{path}: {len(images)} images but {len(labels)} labels")
+    if n_val < 0 or n_test < 0 or n_val + n_test >= len(labels):
+        raise ValueError(f"{path}: n_val={n_val} and n_test={n_test} leave no training images of {len(labels)}")
+    order = np.random.default_rng(seed).permutation(len(labels))
+    images, labels = images[order], labels[order]
+    cut = [len(labels) - n_val - n_test, len(labels) - n_test]
+    path = write(path, dict(zip(SPLITS, zip(np.split(to_uint8(images), cut), np.split(labels, cut)))))
+    return path, images, labels
+
+
+def concat_splits(splits: Mapping[str, MedMNISTSplit]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three splits as one array each, in :data:`SPLITS` order: ``(images, labels, split name per image)``."""
+    missing = [s for s in SPLITS if s not in splits]
+    if missing:
+        raise ValueError(f"concat_splits needs the splits {SPLITS}; missing {missing}")
+    images = np.concatenate([splits[s].images for s in SPLITS])
+    labels = np.concatenate([splits[s].labels for s in SPLITS])
+    names = np.concatenate([[s] * len(splits[s]) for s in SPLITS])
+    return images, labels, names

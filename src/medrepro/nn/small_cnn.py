@@ -62,3 +62,24 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         losses.append(float(loss.detach()))
     model.eval()
     return losses
+
+
+class StridedConvEncoder(nn.Module):
+    """Image encoder of the small contrastive notebooks: three stride-2 conv–GroupNorm(4)–SiLU stages (widths
+    ``width``, ``2 width``, ``4 width``), global average pooling and, when ``out_dim`` is given, a linear projection.
+
+    Input ``(B, in_channels, H, W)``; output ``(B, out_dim)`` (or ``(B, 4 width)`` without projection).
+    """
+
+    def __init__(self, in_channels: int, width: int, out_dim: int | None = None) -> None:
+        super().__init__()
+
+        def stage(i: int, o: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(i, o, 3, stride=2, padding=1), nn.GroupNorm(4, o), nn.SiLU())
+
+        self.body = nn.Sequential(stage(in_channels, width), stage(width, 2 * width), stage(2 * width, 4 * width))
+        self.out_dim = out_dim or 4 * width
+        self.proj = nn.Linear(4 * width, out_dim) if out_dim else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.body(x).mean(dim=(2, 3)))

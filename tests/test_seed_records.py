@@ -1,4 +1,5 @@
-"""Seed records (results/seeds/<id>.json): every asserted claim holds on seeds 0-4, and the record is current.
+"""Seed records (results/seeds/<id>.json): every asserted claim holds on seeds 0-4 (or on five from the record's
+``start``), and the record is current.
 
 The records are written by `medrepro seeds ID` and committed. These checks read them; they run nothing.
 """
@@ -94,3 +95,33 @@ def test_other_cpu_env_switches_the_kernels_torch_dispatches_to():
                            env={**os.environ, **env}).stdout.strip()
     assert child != torch.backends.cpu.get_cpu_capability()
     assert child == env["ATEN_CPU_CAPABILITY"].upper()
+
+
+def test_a_record_from_a_later_start_must_hold_five_seeds_from_there(tmp_path):
+    # a design judged again on fresh seeds after 0-9 were spent (`medrepro seeds ID --n 10 --start 20`)
+    entry = papers.load().by_id("merl")
+    nb = tmp_path / entry.notebook
+    nb.parent.mkdir(parents=True)
+    nb.write_text((ROOT / entry.notebook).read_text())
+    claim = {"kind": "R", "statement": "s", "threshold": 0.5, "direction": ">=", "bound": "point", "ci": None,
+             "value": 0.9, "passed": True}
+    runs = [{"seed": s, "error": None, "claims": [dict(claim)]} for s in range(20, 30)]
+    path = _fake_record(tmp_path, nb, runs)
+    rec = json.loads(path.read_text())
+    assert seeds.problems("merl", tmp_path) == [f"merl: seeds {[0, 1, 2, 3, 4]} not recorded"]   # no start field
+    path.write_text(json.dumps(dict(rec, start=20)))
+    assert seeds.required_seeds(dict(rec, start=20)) == range(20, 25)
+    assert seeds.problems("merl", tmp_path) == []
+    path.write_text(json.dumps(dict(rec, start=20, seeds=[20, 21, 22, 23], runs=runs[:4])))
+    assert seeds.problems("merl", tmp_path) == ["merl: seeds [24] not recorded"]
+
+
+def test_seeds_cli_passes_the_start_to_the_run_and_the_check(monkeypatch):
+    from medrepro import cli
+
+    calls = {}
+    monkeypatch.setattr(seeds, "run", lambda paper, seeds, **kw: calls.setdefault("run", (paper, list(seeds))))
+    monkeypatch.setattr(seeds, "problems",
+                        lambda paper, required=None, **kw: calls.setdefault("check", list(required)) and [])
+    assert cli.main(["seeds", "merl", "--n", "10", "--start", "20"]) == 0
+    assert calls == {"run": ("merl", list(range(20, 30))), "check": list(range(20, 30))}

@@ -36,7 +36,8 @@ def cmd_seeds(args: argparse.Namespace) -> int:
             print(f"{paper}: seed record is current, skipped")
             continue
         if args.other_cpu:
-            rec = seeds.run(paper, seeds=range(args.n), timeout=args.timeout, other_cpu=True)
+            rec = seeds.run(paper, seeds=range(args.start, args.start + args.n), timeout=args.timeout,
+                            other_cpu=True)
             issues = [f"seed {r['seed']}: {c['kind']} claim failed: {c['statement'][:100]} (value {c['value']}, "
                       f"interval {c['ci']}, threshold {c.get('direction')} {c.get('threshold')} on {c.get('bound')})"
                       for r in rec["runs"] for c in r["claims"] if c["kind"] in ("R", "V") and c["passed"] is False]
@@ -49,8 +50,8 @@ def cmd_seeds(args: argparse.Namespace) -> int:
                   f"-> results/seeds/other-cpu/{paper}.json (not committed)")
             bad += issues
             continue
-        seeds.run(paper, seeds=range(args.n), timeout=args.timeout)
-        issues = seeds.problems(paper, required=range(args.n))
+        seeds.run(paper, seeds=range(args.start, args.start + args.n), timeout=args.timeout)
+        issues = seeds.problems(paper, required=range(args.start, args.start + args.n))
         for line in issues:
             print(f"  {line}")
         print(f"{paper}: {'every asserted claim holds on every seed' if not issues else 'PROBLEMS'} "
@@ -265,10 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
     p.add_argument("--force", action="store_true", help="run even if the executed copy is up to date")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("seeds", help="run notebooks in smoke mode on seeds 0..n-1; write results/seeds/<id>.json")
+    p = sub.add_parser("seeds", help="run notebooks in smoke mode on seeds 0..n-1 (or start..start+n-1); write "
+                                     "results/seeds/<id>.json")
     p.add_argument("ids", nargs="*", help="paper ids")
     p.add_argument("--all", action="store_true", help="every implemented notebook")
-    p.add_argument("--n", type=int, default=5, help="number of seeds, from 0 (default 5)")
+    p.add_argument("--n", type=int, default=5, help="number of seeds, from --start (default 5)")
+    p.add_argument("--start", type=int, default=0,
+                   help="first seed (default 0); for a design judged again on fresh seeds after seeds 0-9 were "
+                        "spent. The record then must hold start..start+4, and says so in its 'start' field")
     p.add_argument("--stale-only", action="store_true", help="only papers whose record is missing or stale")
     p.add_argument("--other-cpu", action="store_true",
                    help="run with another CPU's kernels (AVX2 on an AVX512 machine) and report whether every R and "

@@ -1,4 +1,4 @@
-"""Seed records: every asserted claim of a notebook, measured on seeds 0–4.
+"""Seed records: every asserted claim of a notebook, measured on seeds 0–4 (or five fresh seeds from a later start).
 
 One run on one seed can pass by luck. ``medrepro seeds ID`` executes a notebook in smoke mode on each seed
 and writes ``results/seeds/<id>.json`` — every claim's value, interval and verdict per seed, the wall time,
@@ -6,6 +6,10 @@ and the hash of the notebook's code cells. The file is committed; a repository t
 ``V`` claim misses its threshold on any recorded seed, or when the record is stale (the notebook's code
 changed since, or its claims differ from the record's). Thresholds are set from these runs, and the
 reproduction report shows each claim's values on every recorded seed beside the current run's.
+
+A design that failed on seeds 0–9 and was changed is judged again on fresh seeds fixed before running
+(``medrepro seeds ID --n 10 --start 20``): the record then starts at that seed, stores it as ``start``, and must
+hold the five seeds from it.
 
 The hash covers the notebook's code cells only, not the package: a change to ``medrepro`` that moves a
 notebook's numbers is caught by the smoke run in the tests (seed 0), and the seed record is re-run on purpose.
@@ -94,6 +98,7 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
     if entry.notebook is None:
         raise ValueError(f"{paper}: no notebook to run (status {entry.status})")
     nb = root / entry.notebook
+    seeds = list(seeds)
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix=f"seeds-{paper}-") as tmp:
         for seed in seeds:
@@ -120,7 +125,7 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
     if other_cpu:
         env["cpu_capability"] = other_cpu_env()["ATEN_CPU_CAPABILITY"].upper() + " (emulated)"
     payload = {"paper": paper, "notebook": entry.notebook, "code_hash": code_hash(nb),
-               "seeds": [r["seed"] for r in runs], **env,
+               "seeds": [r["seed"] for r in runs], "start": min(seeds, default=0), **env,
                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": runs}
     out = seeds_dir(root) / "other-cpu" / f"{paper}.json" if other_cpu else seeds_dir(root) / f"{paper}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -159,9 +164,15 @@ def values_by_claim(rec: dict[str, Any]) -> dict[str, list[tuple[int, float | No
     return out
 
 
-def problems(paper: str, root: Path | None = None, required: Iterable[int] = DEFAULT_SEEDS) -> list[str]:
+def required_seeds(rec: dict[str, Any]) -> range:
+    """The seeds a record must hold: five from its ``start`` (0, i.e. seeds 0-4, for records without one)."""
+    start = int(rec.get("start", 0))
+    return range(start, start + len(DEFAULT_SEEDS))
+
+
+def problems(paper: str, root: Path | None = None, required: Iterable[int] | None = None) -> list[str]:
     """What is wrong with ``paper``'s seed record; empty when it is complete, current and every asserted
-    claim held on every seed."""
+    claim held on every seed. ``required``: the seeds it must hold (default :func:`required_seeds`)."""
     from . import papers
 
     root = root or repo_root() or Path.cwd()
@@ -172,7 +183,7 @@ def problems(paper: str, root: Path | None = None, required: Iterable[int] = DEF
     out = []
     if rec.get("code_hash") != code_hash(root / entry.notebook):
         out.append(f"{paper}: seed record is stale — the notebook's code changed since (`medrepro seeds {paper}`)")
-    missing = sorted(set(required) - set(rec.get("seeds", [])))
+    missing = sorted(set(required_seeds(rec) if required is None else required) - set(rec.get("seeds", [])))
     if missing:
         out.append(f"{paper}: seeds {missing} not recorded")
     keys = None

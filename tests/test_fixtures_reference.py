@@ -527,6 +527,20 @@ def check_bloodmnist(root: Path) -> None:
             np.testing.assert_array_equal(data.labels, labs[:, 0])
 
 
+def check_organamnist(root: Path) -> None:
+    """numpy (the format's own reader, as the official medmnist package indexes it) reads what the loader returns:
+    grayscale (N, 28, 28) uint8 images, (N, 1) labels among OrganAMNIST's 11 classes."""
+    om = _mod("organamnist")
+    with np.load(root / "organamnist.npz") as npz:
+        for split in ("train", "val", "test"):
+            imgs, labs = npz[f"{split}_images"], npz[f"{split}_labels"]
+            assert imgs.dtype == np.uint8 and imgs.shape[1:] == (28, 28) and labs.shape == (len(imgs), 1)
+            assert labs.min() >= 0 and labs.max() <= 10
+            data = om.load(root, split)
+            np.testing.assert_array_equal(data.images, imgs[:, None].astype(np.float32) / 255)
+            np.testing.assert_array_equal(data.labels, labs[:, 0])
+
+
 def check_cactus(root: Path) -> None:
     """PIL and the csv module (not medrepro) read the images and grades the loader returns."""
     import csv
@@ -832,7 +846,8 @@ CHECKS = {
     "mednist": (check_mednist, dict(n_per_class=2)), "ecg_images": (check_ecg_images, dict(n_per_class=2)),
     "ubfc_rppg": (check_ubfc_rppg, dict(n=1, seconds=2.0)), "mimic_iv": (check_mimic_iv, dict(n_patients=60)),
     "deap": (check_deap, dict(n_subjects=2)), "mimic_cxr": (check_mimic_cxr, dict(n_patients=6)), "mimic_iv_ecg": (check_mimic_iv_ecg, dict(n_subjects=4)),
-    "bloodmnist": (check_bloodmnist, {}), "cactus": (check_cactus, dict(n_scans=2, frames_per_view=1)),
+    "bloodmnist": (check_bloodmnist, {}), "organamnist": (check_organamnist, {}),
+    "cactus": (check_cactus, dict(n_scans=2, frames_per_view=1)),
     "fives": (check_fives, dict(n_train=2, n_test=2, size=32)),
     "paxray": (check_paxray, dict(n_patients=4, size=32)),
     "hyper_kvasir": (check_hyper_kvasir, dict(n=12)),

@@ -40,6 +40,8 @@ INFO: dict[str, dict] = {
                        md5="0744692d530f8e62ec473284d019b0c7", license="CC BY-NC 4.0"),
     "bloodmnist": dict(n_channels=3, n_classes=8, n_samples={"train": 11959, "val": 1712, "test": 3421},
                        md5="7053d0359d879ad8a5505303e11de1dc", license="CC BY 4.0"),
+    "organamnist": dict(n_channels=1, n_classes=11, n_samples={"train": 34561, "val": 6491, "test": 17778},
+                        md5="68e3f8846a6bd62f0c9bf841c0d9eacc", license="CC BY 4.0"),
     "breastmnist": dict(n_channels=1, n_classes=2, n_samples={"train": 546, "val": 78, "test": 156},
                         md5="750601b1f35ba3300ea97c75c52ff8f6", license="CC BY 4.0"),
 }

@@ -830,6 +830,26 @@ def check_biomedparse_data(root: Path) -> None:
         assert len(pairs) == len(data.pair_image)
 
 
+def check_lefusion_lidc(root: Path) -> None:
+    """nibabel reads every ROI image and mask (found by the official loaders' rule: /Image -> /Mask, Vol_ -> Mask_)
+    as the loader does; the images are int16 HU, the masks 0/1; test.txt splits the pathological ROIs."""
+    import nibabel as nib
+
+    lef = _mod("lefusion_lidc")
+    for part in ("Pathological", "Normal"):
+        for p in lef.image_paths(root, part):
+            roi = lef.load_roi(p)
+            ref = nib.load(p)
+            assert ref.get_data_dtype() == np.int16, p
+            np.testing.assert_array_equal(roi.image, ref.get_fdata(dtype=np.float32), err_msg=str(p))
+            mp = Path(str(p).replace("/Image", "/Mask")).with_name(p.name.replace("Vol_", "Mask_"))
+            np.testing.assert_array_equal(roi.mask, np.asarray(nib.load(mp).dataobj), err_msg=str(mp))
+            assert set(np.unique(roi.mask)) <= {0, 1}
+    test = {line.strip() for line in (root / "Pathological" / "test.txt").read_text().splitlines() if line.strip()}
+    assert {r.name for r in lef.load(root, split="test")} == test
+    assert not test & {r.name for r in lef.load(root, split="train")}
+
+
 CHECKS = {
     "asoca": (check_asoca, dict(n_cases=3, size=16)),
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
@@ -863,6 +883,7 @@ CHECKS = {
     "echonet_dynamic": (check_echonet_dynamic, dict(n_videos=4, size=48)),
     "breakhis": (check_breakhis, dict(n_patients=8, images_per_patient=2)),
     "biomedparse_data": (check_biomedparse_data, dict(n_train=6, n_test=3, size=32)),
+    "lefusion_lidc": (check_lefusion_lidc, dict(n_pathological=9, n_normal=3)),
 }
 
 

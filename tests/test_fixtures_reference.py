@@ -850,6 +850,30 @@ def check_lefusion_lidc(root: Path) -> None:
     assert not test & {r.name for r in lef.load(root, split="train")}
 
 
+def check_dfuc2021(root: Path) -> None:
+    """pandas and Pillow read the fixture as challenge entries read DFUC 2021 (``pd.read_csv("DFUC2021_train/
+    train.csv")``, the labelled rows first and the class the arg-max of the one-hot columns, images joined from
+    ``DFUC2021_train/images``): the loader's labels, unlabelled rows and pixels must be those."""
+    import pandas as pd
+    from PIL import Image
+
+    mod = _mod("dfuc2021")
+    base = root / "DFUC2021_train"
+    train = pd.read_csv(base / "train.csv")
+    loaded = mod.load(root)
+    assert list(train.columns) == ["image", "none", "infection", "ischaemia", "both"]
+    assert loaded.names == list(train["image"])
+    cols = train[["none", "infection", "ischaemia", "both"]]
+    labelled = cols.notna().all(axis=1).to_numpy()
+    n_lab = int(labelled.sum())
+    assert labelled[:n_lab].all() and not labelled[n_lab:].any(), "labelled rows must come first"
+    np.testing.assert_array_equal(loaded.labels[:n_lab], cols[0:n_lab].to_numpy().argmax(1))
+    assert (loaded.labels[n_lab:] == -1).all()
+    for k, name in enumerate(train["image"]):
+        with Image.open(base / "images" / name) as im:
+            assert im.format == "JPEG" and im.mode == "RGB"
+            np.testing.assert_array_equal(loaded.images[k], np.asarray(im, np.float32).transpose(2, 0, 1) / 255)
+
 CHECKS = {
     "asoca": (check_asoca, dict(n_cases=3, size=16)),
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
@@ -884,6 +908,7 @@ CHECKS = {
     "breakhis": (check_breakhis, dict(n_patients=8, images_per_patient=2)),
     "biomedparse_data": (check_biomedparse_data, dict(n_train=6, n_test=3, size=32)),
     "lefusion_lidc": (check_lefusion_lidc, dict(n_pathological=9, n_normal=3)),
+    "dfuc2021": (check_dfuc2021, dict(n_labelled=12, n_unlabelled=4)),
 }
 
 

@@ -83,3 +83,66 @@ class StridedConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.body(x).mean(dim=(2, 3)))
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation (Hu et al. 2018): channel weights ``σ(W₂ SiLU(W₁ mean_hw(x)))`` multiply ``x``."""
+
+    def __init__(self, channels: int, reduced: int) -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(channels, reduced, 1)
+        self.expand = nn.Conv2d(reduced, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = x.mean(dim=(2, 3), keepdim=True)                  # squeeze: one number per channel
+        return x * torch.sigmoid(self.expand(F.silu(self.reduce(s))))
+
+
+class MBConv(nn.Module):
+    """EfficientNet's mobile inverted bottleneck (Tan & Le 2019): 1×1 expand, depthwise k×k (stride), SE,
+    1×1 project; BatchNorm and SiLU as in EfficientNet, a residual connection when shapes agree."""
+
+    def __init__(self, cin: int, cout: int, *, expand: int = 4, kernel: int = 3, stride: int = 1,
+                 se_ratio: float = 0.25) -> None:
+        super().__init__()
+        mid = cin * expand
+        self.expand = (nn.Sequential(nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.SiLU())
+                       if expand != 1 else nn.Identity())
+        self.depthwise = nn.Sequential(nn.Conv2d(mid, mid, kernel, stride, kernel // 2, groups=mid, bias=False),
+                                       nn.BatchNorm2d(mid), nn.SiLU())
+        self.se = SqueezeExcite(mid, max(1, int(cin * se_ratio)))
+        self.project = nn.Sequential(nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.project(self.se(self.depthwise(self.expand(x))))
+        return x + y if self.residual else y
+
+
+class TinyEfficientNet(nn.Module):
+    """An EfficientNet-B0-shaped classifier scaled down for CPU seconds: a stride-2 3×3 stem, one MBConv stage
+    per entry of ``widths`` (the first with expansion 1, the others 4; stride 2 from the second stage on), a
+    1×1 head convolution, global average pooling, dropout and a linear classifier.
+
+    Input ``(B, in_channels, H, W)``; output logits ``(B, num_classes)``; :meth:`features` the pooled features.
+    EfficientNet-B0 itself has seven stages (16 … 320 channels), 5×5 kernels in some and stochastic depth.
+    """
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 4, widths: tuple[int, ...] = (16, 24, 40),
+                 stem: int = 16, head: int = 64, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, stem, 3, 2, 1, bias=False), nn.BatchNorm2d(stem), nn.SiLU())
+        blocks, cin = [], stem
+        for i, w in enumerate(widths):
+            blocks.append(MBConv(cin, w, expand=1 if i == 0 else 4, stride=1 if i == 0 else 2))
+            cin = w
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Sequential(nn.Conv2d(cin, head, 1, bias=False), nn.BatchNorm2d(head), nn.SiLU())
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(head, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem(x))).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.features(x)))

@@ -810,7 +810,7 @@ def estimate_table(catalog: Catalog | None = None) -> str:
     """A markdown table: per part, the notebooks, their estimated GPU-hours and the largest GPU memory needed."""
     catalog = catalog or load()
     rows = ["| part | notebooks | estimated GPU-hours | largest GPU memory |", "|---|---|---|---|"]
-    total, n_total = 0.0, 0
+    papers_all: list[Paper] = []
     for part in catalog.parts:
         papers = [p for p in catalog.in_part(part.id) if p.implemented]
         if not papers:
@@ -819,9 +819,10 @@ def estimate_table(catalog: Catalog | None = None) -> str:
         hours = estimate_hours(papers)
         mem = max((p.gpu_memory_gb or 0) for p in papers)
         rows.append(f"| {part.title} | {len(papers)} | {hours:.1f} | {mem:g} GB |")
-        total += hours
-        n_total += len(papers)
-    rows.append(f"| **all** | **{n_total}** | **{total:.1f}** | |")
+        papers_all += papers
+    # the total from all minutes at once: a sum of per-part hours carries float error across a rounding edge
+    # (59 notebooks, 2,553 min: 42.5 from the minutes, 42.6 from the parts' hours)
+    rows.append(f"| **all** | **{len(papers_all)}** | **{estimate_hours(papers_all):.1f}** | |")
     return "\n".join(rows)
 
 

@@ -400,6 +400,12 @@ def test_a_killed_job_is_detected_retried_and_leaves_no_complete_looking_record(
             a = flag.parent.parent
             if a in killed:
                 continue
+            # kill only once the hang message has reached the attempt's log (it travels kernel -> papermill -> file
+            # after the flag is written; on a loaded machine a kill at once could beat it), at most 20 s
+            log = a / "log.txt"
+            waited = time.time()
+            while (not log.is_file() or b"now hanging" not in log.read_bytes()) and time.time() - waited < 20:
+                time.sleep(0.1)
             job_pid = int(json.loads((a / "submitted.json").read_text())["pid"])
             os.killpg(job_pid, signal.SIGKILL)
             os.kill(int(flag.read_text()), signal.SIGKILL)

@@ -125,3 +125,32 @@ def test_seeds_cli_passes_the_start_to_the_run_and_the_check(monkeypatch):
                         lambda paper, required=None, **kw: calls.setdefault("check", list(required)) and [])
     assert cli.main(["seeds", "merl", "--n", "10", "--start", "20"]) == 0
     assert calls == {"run": ("merl", list(range(20, 30))), "check": list(range(20, 30))}
+
+
+def test_add_joins_new_seeds_to_a_record_of_the_same_code_and_refuses_other_code(tmp_path, monkeypatch):
+    # `medrepro seeds ID --n 5 --add`: seeds 0-4 joined to a record judged on 20-29 (cxr-multimodel-report, dfu)
+    from medrepro import runner
+
+    entry = papers.load().by_id("merl")
+    nb = tmp_path / entry.notebook
+    nb.parent.mkdir(parents=True)
+    nb.write_text((ROOT / entry.notebook).read_text())
+    claim = {"kind": "R", "statement": "s", "threshold": 0.5, "direction": ">=", "bound": "point", "ci": None,
+             "value": 0.9, "passed": True}
+    path = _fake_record(tmp_path, nb, [{"seed": s, "error": None, "claims": [dict(claim)]} for s in range(20, 30)])
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), start=20, note="judged on 20-29")))
+
+    def fake_execute(notebook, mode, output, parameters, env, **kw):
+        out = Path(env["MEDREPRO_RESULTS"]) / "smoke" / "merl.json"
+        out.parent.mkdir(parents=True)
+        out.write_text(json.dumps({"claims": [dict(claim, value=float(parameters["SEED"]))]}))
+
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    rec = seeds.run("merl", range(5), root=tmp_path, progress=False, add=True)
+    assert rec["seeds"] == [0, 1, 2, 3, 4, *range(20, 30)] and rec["start"] == 0 and rec["note"] == "judged on 20-29"
+    assert [r["claims"][0]["value"] for r in rec["runs"][:5]] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert rec["runs"][5]["claims"][0]["value"] == 0.9                       # the judged runs are kept as they were
+    assert json.loads(path.read_text())["seeds"] == rec["seeds"]
+    nb.write_text(nb.read_text().replace("SEED = 0", "SEED = 1"))           # other code: refuse to mix
+    with pytest.raises(ValueError, match="code hash differs"):
+        seeds.run("merl", range(5), root=tmp_path, progress=False, add=True)

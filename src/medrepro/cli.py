@@ -50,7 +50,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
                   f"-> results/seeds/other-cpu/{paper}.json (not committed)")
             bad += issues
             continue
-        seeds.run(paper, seeds=range(args.start, args.start + args.n), timeout=args.timeout)
+        seeds.run(paper, seeds=range(args.start, args.start + args.n), timeout=args.timeout, add=args.add)
         issues = seeds.problems(paper, required=range(args.start, args.start + args.n))
         for line in issues:
             print(f"  {line}")
@@ -279,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="run with another CPU's kernels (AVX2 on an AVX512 machine) and report whether every R and "
                         "V claim still holds; writes results/seeds/other-cpu/<id>.json, not the committed record")
     p.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
+    p.add_argument("--add", action="store_true",
+                   help="join the runs to the committed record of the same code instead of replacing it (e.g. "
+                        "seeds 0-4 after a design was judged on --start 20)")
     p.set_defaults(func=cmd_seeds)
     p = sub.add_parser("dashboard", help="print the reproduction dashboard (markdown)")
     p.add_argument("-o", "--output")

@@ -9,7 +9,8 @@ reproduction report shows each claim's values on every recorded seed beside the 
 
 A design that failed on seeds 0–9 and was changed is judged again on fresh seeds fixed before running
 (``medrepro seeds ID --n 10 --start 20``): the record then starts at that seed, stores it as ``start``, and must
-hold the five seeds from it.
+hold the five seeds from it. ``medrepro seeds ID --n 5 --add`` then joins seeds 0–4 of the same code to that record,
+so that the notebook's default ``SEED = 0`` (the one CI runs) has recorded values to compare with.
 
 The hash covers the notebook's code cells only, not the package: a change to ``medrepro`` that moves a
 notebook's numbers is caught by the smoke run in the tests (seed 0), and the seed record is re-run on purpose.
@@ -80,7 +81,8 @@ def other_cpu_env() -> dict[str, str]:
 
 
 def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
-        root: Path | None = None, progress: bool = True, other_cpu: bool = False) -> dict[str, Any]:
+        root: Path | None = None, progress: bool = True, other_cpu: bool = False,
+        add: bool = False) -> dict[str, Any]:
     """Execute ``paper``'s notebook in smoke mode on each seed and write ``results/seeds/<paper>.json``.
 
     A seed on which the notebook fails (an asserted claim fails, or a cell raises) is recorded as failed with
@@ -89,6 +91,10 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
     With ``other_cpu``, the runs use another CPU's kernels (:func:`other_cpu_env`) and the record is written
     to ``results/seeds/other-cpu/<paper>.json`` instead (not committed, not read by the tests): a check that the
     claims do not rest on this machine's rounding.
+
+    With ``add``, the new runs join the committed record instead of replacing it (a seed run again replaces its
+    old run): e.g. seeds 0-4 run after a design was judged on fresh seeds 20-29, so that the default ``SEED = 0``
+    has recorded values. The record must exist and hold the same code (same :func:`code_hash`), else ValueError.
     """
     from . import papers, runner
     from .report import _atomic_write_json
@@ -99,6 +105,17 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
         raise ValueError(f"{paper}: no notebook to run (status {entry.status})")
     nb = root / entry.notebook
     seeds = list(seeds)
+    kept: list[dict[str, Any]] = []
+    note = None
+    if add:
+        if other_cpu:
+            raise ValueError("add joins runs to the committed record; the other-CPU record is not committed")
+        old = load(paper, root)
+        if old is None or old.get("code_hash") != code_hash(nb):
+            raise ValueError(f"{paper}: --add needs a committed seed record of this very code "
+                             f"({'none found' if old is None else 'its code hash differs: run all seeds again'})")
+        kept = [r for r in old["runs"] if r["seed"] not in seeds]
+        note = old.get("note")
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix=f"seeds-{paper}-") as tmp:
         for seed in seeds:
@@ -124,9 +141,12 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
     env = run_environment()
     if other_cpu:
         env["cpu_capability"] = other_cpu_env()["ATEN_CPU_CAPABILITY"].upper() + " (emulated)"
+    runs = sorted(kept + runs, key=lambda r: r["seed"])
     payload = {"paper": paper, "notebook": entry.notebook, "code_hash": code_hash(nb),
-               "seeds": [r["seed"] for r in runs], "start": min(seeds, default=0), **env,
+               "seeds": [r["seed"] for r in runs], "start": min((r["seed"] for r in runs), default=0), **env,
                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": runs}
+    if note:
+        payload["note"] = note   # why the record holds the seeds it holds (written by hand, kept)
     out = seeds_dir(root) / "other-cpu" / f"{paper}.json" if other_cpu else seeds_dir(root) / f"{paper}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write_json(out, payload)

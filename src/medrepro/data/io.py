@@ -433,6 +433,23 @@ class NiftiImage:
     path: Path | None = None
 
 
+def check_annotation_span(path_stem: str | os.PathLike[str], extension: str, samples: np.ndarray,
+                          n_samples: int) -> None:
+    """Raise :class:`FormatError` when a record that must be annotated has no annotation, or one outside its signal.
+
+    For databases whose every record is annotated (MIT-BIH, TWADB): an empty ``<stem>.<extension>`` or a sample
+    index outside ``0..n_samples-1`` (the annotation file of another record) is an error naming the file.
+    """
+    stem = Path(path_stem)
+    path = stem.with_name(f"{stem.name}.{extension}")
+    if len(samples) == 0:
+        raise FormatError(f"{path}: no annotations for a record of {n_samples} samples; every record of the "
+                          "database has its beats annotated")
+    if samples.min() < 0 or samples.max() >= n_samples:
+        raise FormatError(f"{path}: annotations at samples {samples.min()}..{samples.max()}, outside the record's "
+                          f"0..{n_samples - 1}: the annotation file belongs to another record")
+
+
 def open_image(path: str | os.PathLike[str]):
     """Open and decode an image file (PNG, JPEG, BMP, ...) with PIL; returns the loaded ``PIL.Image.Image``.
 

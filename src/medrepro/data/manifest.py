@@ -493,8 +493,6 @@ def download(remote: RemoteFile, folder: Path, progress: bool = True) -> Path:
     file is deleted and the error names the URL and the file. A file already present under its real name
     was verified when it got that name; it is checked again (and deleted on a mismatch).
     """
-    import pooch
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / remote.filename
@@ -507,19 +505,30 @@ def download(remote: RemoteFile, folder: Path, progress: bool = True) -> Path:
         return target
     partial = folder / (remote.filename + ".download")
     partial.unlink(missing_ok=True)
-    logger = pooch.get_logger()  # pooch would advise pasting the hash of whatever arrived as 'known_hash'
+    _retrieve_checked(remote.url, partial, lambda: _verify_download(partial, remote), progress=progress)
+    partial.rename(target)
+    return target
+
+
+def _retrieve_checked(url: str, partial: Path, check: Any, *, progress: bool = False) -> Any:
+    """Download ``url`` to ``partial`` with pooch and return ``check()``; on any failure delete ``partial``.
+
+    pooch's own advice to paste the hash of whatever arrived as ``known_hash`` is silenced: the checksum is
+    checked here, against the manifest, before the caller renames ``partial`` to its real name.
+    """
+    import pooch
+
+    logger = pooch.get_logger()
     level = logger.level
     logger.setLevel("WARNING")
     try:
-        pooch.retrieve(url=remote.url, known_hash=None, fname=partial.name, path=folder, progressbar=progress)
-        _verify_download(partial, remote)
+        pooch.retrieve(url=url, known_hash=None, fname=partial.name, path=partial.parent, progressbar=progress)
+        return check()
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     finally:
         logger.setLevel(level)
-    partial.rename(target)
-    return target
 
 
 def remote_size(url: str, timeout: float = 30.0) -> int | None:
@@ -860,23 +869,12 @@ def _clean(folder: Path, root: Path) -> None:
 
 
 def _fetch_sums(m: Manifest, folder: Path) -> dict[str, str]:
-    import pooch
-
     assert m.sha256sums
     target = folder / _SUMS_NAME
     target.unlink(missing_ok=True)
     partial = folder / (_SUMS_NAME + ".download")
-    logger = pooch.get_logger()
-    level = logger.level
-    logger.setLevel("WARNING")
-    try:
-        pooch.retrieve(url=m.sha256sums, known_hash=None, fname=partial.name, path=folder, progressbar=False)
-        sums = parse_sha256sums(partial.read_text(encoding="utf-8", errors="replace"), m.sha256sums)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    finally:
-        logger.setLevel(level)
+    sums = _retrieve_checked(m.sha256sums, partial, lambda: parse_sha256sums(
+        partial.read_text(encoding="utf-8", errors="replace"), m.sha256sums))
     partial.rename(target)
     return sums
 

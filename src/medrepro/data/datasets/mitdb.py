@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError, read_wfdb, read_wfdb_annotation
+from ..io import FormatError, check_annotation_span, read_wfdb, read_wfdb_annotation
 from . import mark_fixture
 
 FS = 360.0
@@ -91,17 +91,6 @@ def aami_class(symbols: Sequence[str]) -> np.ndarray:
     return np.array([_SYMBOL_TO_CLASS.get(s, -1) for s in symbols], dtype=np.int64)
 
 
-def _check_annotations(stem: Path, extension: str, samples: np.ndarray, n_samples: int) -> None:
-    """Every record of the database is annotated: none at all, or any outside the signal, is an error."""
-    path = stem.with_name(f"{stem.name}.{extension}")
-    if len(samples) == 0:
-        raise FormatError(f"{path}: no annotations for a record of {n_samples} samples; every record of the "
-                          "database has its beats annotated")
-    if samples.min() < 0 or samples.max() >= n_samples:
-        raise FormatError(f"{path}: annotations at samples {samples.min()}..{samples.max()}, outside the record's "
-                          f"0..{n_samples - 1}: the annotation file belongs to another record")
-
-
 def read_record(root: str | os.PathLike[str], name: str) -> MitdbRecord:
     """Read ``<root>/<name>.hea/.dat`` and the reference annotations ``<name>.atr`` (missing samples are NaN).
 
@@ -113,7 +102,7 @@ def read_record(root: str | os.PathLike[str], name: str) -> MitdbRecord:
     stem = Path(root) / name
     rec = read_wfdb(stem, expect_fs=FS)
     ann_sample, ann_symbol = read_wfdb_annotation(stem, "atr")
-    _check_annotations(stem, "atr", ann_sample, len(rec.signal))
+    check_annotation_span(stem, "atr", ann_sample, len(rec.signal))
     return MitdbRecord(name=name, signal=rec.signal, fs=rec.fs, leads=list(rec.lead_names),
                        ann_sample=ann_sample, ann_symbol=ann_symbol)
 

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io import FormatError, read_wfdb, read_wfdb_annotation, write_wfdb
+from ..io import FormatError, check_annotation_span, read_wfdb, read_wfdb_annotation, write_wfdb
 from . import mark_fixture
 
 FS = 500.0
@@ -56,17 +56,6 @@ def list_records(root: str | os.PathLike[str]) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
-def _check_annotations(stem: Path, extension: str, samples: np.ndarray, n_samples: int) -> None:
-    """Every record of the database is annotated: none at all, or any outside the signal, is an error."""
-    path = stem.with_name(f"{stem.name}.{extension}")
-    if len(samples) == 0:
-        raise FormatError(f"{path}: no annotations for a record of {n_samples} samples; every record of the "
-                          "database has its beats annotated")
-    if samples.min() < 0 or samples.max() >= n_samples:
-        raise FormatError(f"{path}: annotations at samples {samples.min()}..{samples.max()}, outside the record's "
-                          f"0..{n_samples - 1}: the annotation file belongs to another record")
-
-
 def read_record(root: str | os.PathLike[str], name: str) -> TwaRecord:
     """Read ``<root>/<name>.hea/.dat`` and its QRS annotations ``<name>.qrs`` (missing samples are NaN).
 
@@ -78,7 +67,7 @@ def read_record(root: str | os.PathLike[str], name: str) -> TwaRecord:
     stem = Path(root) / name
     rec = read_wfdb(stem, expect_fs=FS)
     qrs, _ = read_wfdb_annotation(stem, "qrs")
-    _check_annotations(stem, "qrs", qrs, len(rec.signal))
+    check_annotation_span(stem, "qrs", qrs, len(rec.signal))
     return TwaRecord(name=name, signal=rec.signal, fs=rec.fs, leads=list(rec.lead_names),
                      qrs=qrs)
 

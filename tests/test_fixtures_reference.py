@@ -498,13 +498,17 @@ def check_mimic_cxr(root: Path) -> None:
         chex = {(int(r["subject_id"]), int(r["study_id"])): r for r in csv.DictReader(f)}
     data = m.load(root, size=64, labels=m.CHEXPERT_LABELS)
     assert data.dicom_id == [r["dicom_id"] for r in meta if r["ViewPosition"] in ("PA", "AP")]
+    both = m.load(root, size=64, labels=m.CHEXPERT_LABELS, views=("PA", "AP", "LL", "LATERAL"))
+    assert both.dicom_id == [r["dicom_id"] for r in meta] and list(both.view) == [r["ViewPosition"] for r in meta]
+    assert {r["ViewPosition"] for r in meta} == {"PA", "LL"}      # the current studies have a lateral film too
     for j, r in enumerate(meta):
         d = root / "files" / f"p{r['subject_id'][:2]}" / f"p{r['subject_id']}" / f"s{r['study_id']}"
-        np.testing.assert_array_equal(data.images[j], np.asarray(Image.open(d / f"{r['dicom_id']}.jpg"), np.float32) / 255)
-        assert data.reports[j] == (d.parent / f"s{r['study_id']}.txt").read_text()
+        np.testing.assert_array_equal(both.images[j], np.asarray(Image.open(d / f"{r['dicom_id']}.jpg"), np.float32) / 255)
+        assert both.reports[j] == (d.parent / f"s{r['study_id']}.txt").read_text()
         row = chex[(int(r["subject_id"]), int(r["study_id"]))]
         want = [float(row[c]) if row[c] else np.nan for c in m.CHEXPERT_LABELS]
-        np.testing.assert_array_equal(data.labels[j], want)
+        np.testing.assert_array_equal(both.labels[j], want)
+    meta = [r for r in meta if r["ViewPosition"] in ("PA", "AP")]
     # prior studies (Libra): the latest earlier StudyDate/StudyTime of the same patient, by datetime's parser
     from datetime import datetime
     when = [datetime.strptime(r["StudyDate"] + r["StudyTime"].split(".")[0].zfill(6), "%Y%m%d%H%M%S") for r in meta]

@@ -21,10 +21,12 @@ Realistic:
     - per-patient variation (body size, lung height, diaphragm level, heart size and position, rib spacing)
       and acquisition variation: exposure (mu and a display gamma), patient rotation, scatter (a blurred
       veil that lowers contrast), quantum noise that grows with the signal, and a lead side marker (an "L"
-      or "R" in a corner), which a network can learn as a shortcut as it can on real films.
+      or "R" in a corner), which a network can learn as a shortcut as it can on real films;
+    - a left-lateral (LL) film of the same patient (:func:`render_lateral`, :func:`render_view`): the same
+      anatomy and findings seen from the side, for multi-view models.
 Not modelled:
     - real anatomy (vessels as a tree, the hila, the trachea and bronchi, breast shadows, scapulae,
-      anterior ribs, the aortic knob), lateral views, AP supine films, devices (tubes, lines, pacemakers),
+      anterior ribs, the aortic knob), AP supine films, devices (tubes, lines, pacemakers),
       the physics of the detector (MTF, heel effect, grids), post-processing of commercial CR/DX systems,
       the statistics of real findings (position, texture, their correlations with age and with each other),
       and the 14 labels of ChestX-ray14 (infiltration, mass, pneumonia and others are not drawn).
@@ -476,3 +478,133 @@ def to_uint(images: np.ndarray, bits: int = 12) -> np.ndarray:
 def finding_names(labels: np.ndarray, findings: Sequence[str] = FINDINGS) -> list[list[str]]:
     """The names of the present findings of each row of ``labels``."""
     return [[f for f, on in zip(findings, row) if on] for row in np.asarray(labels, bool)]
+
+
+# ------------------------------------------------------------------------------------------ lateral view
+#: DICOM ``ViewPosition`` of each view :func:`render_view` draws (MIMIC-CXR's metadata uses the same codes).
+VIEW_POSITIONS: tuple[str, ...] = ("PA", "LL")
+
+
+def render_lateral(params: CxrParams, size: int = 64, *, seed: int = 0, texture: float = 0.12) -> CxrBatch:
+    """Render the left-lateral (LL) radiographs of the patients of ``params``: same anatomy, same findings.
+
+    Displayed as lateral films are, the patient facing the viewer's left: ``x`` runs from anterior (sternum, image
+    left) to posterior (spine, image right). Both lungs overlap in one lung field; the heart lies anteriorly
+    above the diaphragm, its depth growing with the CTR drawn for the frontal film; the vertebral bodies run down
+    the back; the hemidiaphragms slope down to the deep posterior costophrenic sulcus. Findings keep their
+    severity: an effusion fills the posterior sulcus with a meniscus rising posteriorly (its height grows with
+    severity, as the frontal film's fluid level does, but on a lateral a small effusion shows *first*, in the
+    sulcus); cardiomegaly fills the retrosternal and retrocardiac space; a nodule or a consolidation sits at its
+    height along the lung (its anteroposterior position is drawn from ``where``'s lateral fraction); atelectasis
+    is an oblique plate-like band; a pneumothorax an apical lucency without markings. The side of a finding is
+    not visible (the lungs overlap), as on a real lateral film.
+
+    Not modelled: the two hemidiaphragms apart, the fissures, the aortic arch and the trachea, the scapulae and
+    arms, magnification of the side nearer the source. Masks and boxes are those of the lateral projection.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    n, K = params.labels.shape
+    rng = np.random.default_rng(seed)
+    a = {k: v[:, None, None].astype(np.float32) for k, v in params.anatomy.items()}
+    q = {k: v[:, None, None].astype(np.float32) for k, v in params.acquisition.items()}
+    g = ((np.arange(size) + 0.5) / size).astype(np.float32)
+    y = g[None, :, None]
+    x = g[None, None, :] + np.tan(np.deg2rad(q["rotation_deg"])) * (y - 0.5) + (a["cx"] - 0.5)
+    px = 1.0 / size
+    w = max(px, 0.006)
+    depth = 0.62 * a["half_width"] + 0.12                             # half the anteroposterior chest depth
+    xa, xp = 0.47 - depth, 0.47 + depth                               # anterior and posterior chest walls
+    u = (x - xa) / (xp - xa)                                          # 0 anterior, 1 posterior
+    body = _sig(x - xa + 0.04, w) * _sig(xp + 0.05 - x, w) * _sig(y - 0.02, w)
+    spine_front = 0.83
+    top = a["top"] + 0.02 + 0.06 * ((u - 0.6) / 0.45) ** 2           # the apex, highest posteriorly
+    dome_y = a["dome"] + 0.01 - a["dome_h"] * np.clip(1 - ((u - 0.42) / 0.5) ** 2, 0, 1) \
+        + 0.09 * np.clip((u - 0.55) / 0.35, 0, 1) ** 2                 # deep posterior sulcus
+    lung = _sig(u - 0.06, 0.5 * w) * _sig(spine_front - u, 0.5 * w) * _sig(y - top, w) * _sig(dome_y - y, w)
+    # the heart: anterior, resting on the diaphragm; its depth grows with the CTR
+    hx = 0.06 + 0.62 * a["ctr"]                                       # posterior border, fraction of depth
+    hc_u, hr_u = (0.06 + hx) / 2, (hx - 0.06) / 2 + 0.04
+    hc_y = a["dome"] - a["heart_h"] * 0.85
+    heart = _sig(1 - np.hypot((u - hc_u) / hr_u, (y - hc_y) / (a["heart_h"] * 1.15)), 0.04)
+    lung = np.clip(lung - heart, 0, 1)
+    masks = np.zeros((n, K, size, size), bool)
+    A = 0.75 * body + 0.1 * body * _sig(y - dome_y, w)                 # soft tissue (thicker side to side)
+    A += 0.18 * heart
+    vert = _sig(u - spine_front, 0.5 * w) * _sig(spine_front + 0.13 - u, 0.5 * w) * _sig(y - 0.05, w)
+    discs = 0.75 + 0.25 * np.cos(2 * np.pi * (y - a["top"]) / (1.1 * a["rib_spacing"]))
+    A += 0.32 * vert * discs                                         # vertebral bodies and discs
+    A += 0.15 * _sig(0.012 - np.abs(u - 0.035), 0.5 * w) * _sig(y - a["top"], w) * _sig(a["dome"] - y, w)   # sternum
+    phase = (y - a["top"] - 0.25 * (u - 0.5)) / a["rib_spacing"]
+    A += 0.05 * (0.5 + 0.5 * np.cos(2 * np.pi * phase)) ** 6 * lung   # superimposed ribs, oblique
+    marks = _smooth_noise(params.texture_seed, size, 12) + 0.5 * _smooth_noise(params.texture_seed + 7, size, 24)
+    hilum = np.exp(-((u - 0.5) ** 2 / 0.02 + (y - 0.45) ** 2 / 0.04))
+    air = lung * (0.8 - 1.3 * texture * (0.4 + hilum) * np.abs(marks))   # two lungs of air on the ray
+    extra = np.zeros((n, size, size), np.float32)
+    lab, sev = params.labels, params.severity
+
+    def sub(k: int):
+        idx = np.flatnonzero(lab[:, k])
+        return idx, {key: v[idx] for key, v in a.items()}, sev[idx, k][:, None, None], u[idx], lung[idx]
+
+    k = FINDINGS.index("effusion")
+    idx, aa, s_, us, lg = sub(k)
+    if len(idx):
+        level = dome_y[idx] - (0.03 + 0.22 * s_) - 0.06 * s_ * np.clip((us - 0.5) / 0.35, 0, 1)
+        fluid = lg * _sig(y - level, 1.5 * w) * _sig(us - 0.3, 0.05)
+        air[idx] = air[idx] * (1 - fluid)                            # fluid displaces the air of the sulcus
+        extra[idx] += 0.15 * fluid
+        masks[idx, k] = fluid > 0.5
+    k = FINDINGS.index("pneumothorax")
+    idx, aa, s_, us, lg = sub(k)
+    if len(idx):
+        rim = lg * _sig(aa["top"] + 0.06 + 0.12 * s_ - y, w) * _sig(0.7 - us, 0.05)
+        air[idx] = air[idx] * (1 - rim) + rim * 0.9
+        masks[idx, k] = rim > 0.5
+    for name, radius, gain in (("consolidation", (0.06, 0.07), 0.45), ("nodule", (0.014, 0.02), 0.6)):
+        k = FINDINGS.index(name)
+        idx, aa, s_, us, lg = sub(k)
+        if len(idx):
+            fy = params.where[idx, k, 0][:, None, None]
+            cy = aa["top"] + 0.05 + fy * (aa["dome"] - aa["top"] - 0.12)
+            cu = 0.3 + 0.4 * params.where[idx, k, 1][:, None, None]
+            r = radius[0] + radius[1] * s_
+            dist = np.hypot((us - cu) * (xp - xa)[idx], y - cy)
+            if name == "consolidation":
+                fluff = _smooth_noise(params.texture_seed[idx] + 11, size, 10)
+                blob = _sig(1 - dist / r + 0.35 * fluff, 0.15) * lg
+            else:
+                blob = _sig(r - dist, 0.4 * px + 0.002)
+            extra[idx] += gain * (0.7 + 0.3 * s_) * blob
+            masks[idx, k] = blob > 0.5
+    k = FINDINGS.index("atelectasis")
+    idx, aa, s_, us, lg = sub(k)
+    if len(idx):
+        cy = aa["dome"] - 0.1
+        along, across = (us - 0.5) * 0.8 + (y - cy) * 0.6, -(us - 0.5) * 0.6 + (y - cy) * 0.8
+        band = _sig(0.18 + 0.1 * s_ - np.abs(along), w) * _sig(0.008 + 0.014 * s_ - np.abs(across), 0.5 * w) * lg
+        extra[idx] += 0.45 * band
+        masks[idx, k] = band > 0.5
+    masks[:, FINDINGS.index("cardiomegaly")] = (heart > 0.5) & lab[:, FINDINGS.index("cardiomegaly"), None, None]
+    A = np.clip(A - air + extra, 0, None)
+    A = gaussian_filter(A, (0, 0.5, 0.5))
+    img = 1 - np.exp(-q["mu"] * A)
+    cells = 8
+    veil = _upsample(img.reshape(n, cells, size // cells, cells, size // cells).mean((2, 4)), size)
+    img = (1 - q["scatter"]) * img + q["scatter"] * veil
+    img = img ** q["gamma"]
+    img = img + q["noise"] * np.sqrt(np.clip(img, 0, 1)) * rng.standard_normal(img.shape)
+    img = _burn_marker(img, params.acquisition["marker"], params.acquisition["marker_corner"])
+    img = np.clip(img, 0, 1).astype(np.float32)
+    meta = {"ctr": params.anatomy["ctr"].copy(), **{k: v.copy() for k, v in params.acquisition.items()}}
+    return CxrBatch(img, params.labels.copy(), params.severity.copy(), masks, boxes_from_masks(masks), lung > 0.5,
+                    params, FINDINGS, meta)
+
+
+def render_view(params: CxrParams, view: str, size: int = 64, *, seed: int = 0, texture: float = 0.12) -> CxrBatch:
+    """:func:`render` for ``view="PA"``, :func:`render_lateral` for ``"LL"`` (or ``"LATERAL"``)."""
+    if view == "PA":
+        return render(params, size, seed=seed, texture=texture)
+    if view in ("LL", "LATERAL"):
+        return render_lateral(params, size, seed=seed, texture=texture)
+    raise ValueError(f"view must be one of {VIEW_POSITIONS} (or 'LATERAL'), got {view!r}")

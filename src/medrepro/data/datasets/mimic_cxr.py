@@ -51,6 +51,8 @@ METADATA_HEADER = ("dicom_id", "subject_id", "study_id", "PerformedProcedureStep
 #: Simulator finding -> CheXpert observation, for the smoke run and the fixture.
 SIM_TO_CHEXPERT = {"cardiomegaly": "Cardiomegaly", "effusion": "Pleural Effusion", "nodule": "Lung Lesion",
                    "consolidation": "Consolidation", "pneumothorax": "Pneumothorax", "atelectasis": "Atelectasis"}
+#: ``ViewPosition`` -> ``ViewCodeSequence_CodeMeaning`` as MIMIC-CXR's metadata pairs them.
+VIEW_MEANING = {"PA": "postero-anterior", "AP": "antero-posterior", "LL": "left lateral", "LATERAL": "lateral"}
 _HEADER = re.compile(r"(?:^|\n)[ \t]*([A-Z][A-Z /&-]{2,40}):", re.MULTILINE)
 
 
@@ -71,6 +73,7 @@ class MimicCxrData:
     label_names: tuple[str, ...]
     reports: list[str]            # the full report text of each film's study
     study_datetime: np.ndarray | None = None   # (n,) int YYYYMMDDHHMMSS from StudyDate + StudyTime (-1: missing)
+    view: np.ndarray | None = None             # (n,) str ViewPosition of each film ("PA", "AP", "LL", "LATERAL")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -178,6 +181,9 @@ def load(root: str | os.PathLike[str], *, size: int = 64, labels: Sequence[str] 
          reports_root: str | os.PathLike[str] | None = None) -> MimicCxrData:
     """Read the frontal films (``views``), resized to ``size``, with their labels, split and report texts.
 
+    Other views are read when named: ``views=("PA", "LL", "LATERAL")`` gives the frontal and lateral films of
+    each study, with each film's ``ViewPosition`` in ``view``.
+
     ``max_images`` keeps whole patients, drawn at random (seeded), until that many films are read (the release
     has 377,110 images). Films whose image file or report is missing are skipped with a count in the error when
     none is left. ``reports_root`` is the folder holding ``files/.../s<study>.txt`` when it is not ``root``.
@@ -230,7 +236,8 @@ def load(root: str | os.PathLike[str], *, size: int = 64, labels: Sequence[str] 
                         np.array([int(r["study_id"]) for r in keep]), [r["dicom_id"] for r in keep],
                         np.array([split[r["dicom_id"]] for r in keep]), lab, tuple(labels), texts,
                         np.array([_datetime(r.get("StudyDate", ""), r.get("StudyTime", "")) for r in keep],
-                                 dtype=np.int64))
+                                 dtype=np.int64),
+                        np.array([r["ViewPosition"] for r in keep]))
 
 
 def binarise(labels: np.ndarray, uncertain: str = "ones") -> np.ndarray:
@@ -255,14 +262,17 @@ def format_report(indication: str, findings: str, impression: str, comparison: s
 def write_layout(root: str | os.PathLike[str], images: np.ndarray, subject: np.ndarray, study: np.ndarray,
                  labels: np.ndarray, label_names: Sequence[str], reports: Sequence[str], split: Sequence[str], *,
                  image_format: str = "dcm", seed: int = 0,
-                 study_dates: Sequence[int] | None = None) -> tuple[Path, list[str]]:
+                 study_dates: Sequence[int] | None = None,
+                 views: Sequence[str] | None = None) -> tuple[Path, list[str]]:
     """Write films (``(n, H, W)`` in [0, 1]), one report per study and the three CSV files under ``root``.
 
     ``labels`` ``(n, K)`` bool over ``label_names`` (CheXpert names) are written as 1.0 / 0.0 per study (the
     simulator's truth, not a labeller's output; "No Finding" is 1.0 when none is present). ``image_format``
     ``"dcm"`` writes 12-bit DICOM CR (MIMIC-CXR) with :func:`medrepro.data.radiograph.write_radiograph_dicom`;
     ``"jpg"`` 8-bit JPEGs with Pillow (MIMIC-CXR-JPG). ``study_dates`` (YYYYMMDD per row) fills ``StudyDate``
-    (default: a date derived from the study id). Returns the root and the dicom ids in row order.
+    (default: a date derived from the study id). ``views`` gives each row's ``ViewPosition`` (default ``"PA"``
+    for all; ``"LL"`` for a left-lateral film), written to the metadata table and the DICOM header. Returns the
+    root and the dicom ids in row order.
     """
     from PIL import Image
 
@@ -275,13 +285,19 @@ def write_layout(root: str | os.PathLike[str], images: np.ndarray, subject: np.n
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     n, size = len(images), images.shape[-1]
+    views = ["PA"] * n if views is None else [str(v) for v in views]
+    if len(views) != n:
+        raise ValueError(f"views has {len(views)} entries for {n} images")
+    unknown = sorted(set(views) - set(VIEW_MEANING))
+    if unknown:
+        raise ValueError(f"unknown ViewPosition {unknown}; MIMIC-CXR uses {sorted(VIEW_MEANING)}")
     ids = ["-".join(f"{int(v):08x}" for v in rng.integers(0, 2**32, 5)) for _ in range(n)]
     for i in range(n):
         d = study_dir(root, subject[i], study[i])
         d.mkdir(parents=True, exist_ok=True)
         if image_format == "dcm":
             write_radiograph_dicom(d / f"{ids[i]}.dcm", to_uint(images[i][None], 12)[0], bits_stored=12,
-                                   patient_id=str(int(subject[i])))
+                                   patient_id=str(int(subject[i])), view_position=views[i])
         else:
             Image.fromarray(np.round(np.clip(images[i], 0, 1) * 255).astype(np.uint8), mode="L").save(
                 d / f"{ids[i]}.jpg", format="JPEG", quality=95)
@@ -292,9 +308,9 @@ def write_layout(root: str | os.PathLike[str], images: np.ndarray, subject: np.n
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(METADATA_HEADER)
         for i in range(n):
-            w.writerow([ids[i], int(subject[i]), int(study[i]), "CHEST (PA AND LAT)", "PA", size, size,
+            w.writerow([ids[i], int(subject[i]), int(study[i]), "CHEST (PA AND LAT)", views[i], size, size,
                         int(study_dates[i]) if study_dates is not None else 21800101 + int(study[i]) % 28,
-                        "120000.000", "Chest PA and Lateral", "postero-anterior",
+                        "120000.000", "Chest PA and Lateral", VIEW_MEANING[views[i]],
                         "Erect"])
     names = list(label_names)
     with gzip.open(root / CHEXPERT, "wt", newline="") as fh:
@@ -321,7 +337,7 @@ def write_layout(root: str | os.PathLike[str], images: np.ndarray, subject: np.n
 
 def simulated_layout(root: str | os.PathLike[str], n_patients: int, *, size: int = 64, spec=None, seed: int = 0,
                      test_fraction: float = 0.25, image_format: str = "dcm", report_kw: dict | None = None,
-                     change_prob: float = 0.5, resolve_prob: float | None = None):
+                     change_prob: float = 0.5, resolve_prob: float | None = None, lateral: bool = False):
     """Simulate two studies (a prior and a current film) per patient, with reports, in the MIMIC-CXR layout.
 
     Patients ``10000000 + i``; the split is by patient (``test_fraction`` test, the rest train). Returns
@@ -330,7 +346,9 @@ def simulated_layout(root: str | os.PathLike[str], n_patients: int, *, size: int
     ``report_kw`` passes knobs to :func:`medrepro.sim.cxr_reports.generate_reports`; ``change_prob`` and
     ``resolve_prob`` to :func:`medrepro.sim.cxr.prior_params`. The prior study is dated a year before the current
     one (``StudyDate``), so :func:`prior_index` pairs them; ``truth["changes"]`` holds the change codes of the
-    current rows (prior rows: ``-1``).
+    current rows (prior rows: ``-1``). With ``lateral=True`` each current study also has a left-lateral film
+    (:func:`medrepro.sim.cxr.render_lateral` of the same patient), appended after the frontal rows
+    (``truth["view"]`` holds each row's ``ViewPosition``); the frontal rows are the same as without it.
     """
     from ...sim import cxr
     from ...sim.cxr_reports import generate_reports
@@ -355,23 +373,37 @@ def simulated_layout(root: str | os.PathLike[str], n_patients: int, *, size: int
     texts = [format_report(r.indication, r.findings, r.impression,
                            "Chest radiograph of the prior study." if j >= n_patients else None)
              for j, r in enumerate(reps)]
+    dates = [21800101 + i % 28 for i in range(n_patients)] + [21810101 + i % 28 for i in range(n_patients)]
+    changes = np.concatenate([np.full_like(change, -1), change])
+    views = ["PA"] * (2 * n_patients)
+    if lateral:
+        lat = cxr.render_lateral(cur_p, size, seed=seed + 8, texture=spec.texture)
+        images = np.concatenate([images, lat.images])
+        labels = np.concatenate([labels, lat.labels])
+        subject, study = np.concatenate([subject, subject[n_patients:]]), np.concatenate([study, study[n_patients:]])
+        split = np.concatenate([split, split[n_patients:]])
+        texts, reps, dates = texts + texts[n_patients:], reps + reps[n_patients:], dates + dates[n_patients:]
+        changes = np.concatenate([changes, change])
+        views += ["LL"] * n_patients
     _, ids = write_layout(root, images, subject, study, labels, [SIM_TO_CHEXPERT[f] for f in cxr.FINDINGS], texts,
-                          split, image_format=image_format, seed=seed + 7,
-                          study_dates=[21800101 + i % 28 for i in range(n_patients)]
-                          + [21810101 + i % 28 for i in range(n_patients)])
+                          split, image_format=image_format, seed=seed + 7, study_dates=dates, views=views)
     truth = {"images": images, "labels": labels, "subject": subject, "dicom_id": ids, "reports": reps,
-             "label_names": tuple(SIM_TO_CHEXPERT[f] for f in cxr.FINDINGS),
-             "changes": np.concatenate([np.full_like(change, -1), change])}
+             "label_names": tuple(SIM_TO_CHEXPERT[f] for f in cxr.FINDINGS), "changes": changes,
+             "view": np.array(views)}
     return Path(root), truth
 
 
 def make_fixture(root: str | os.PathLike[str], seed: int = 0, n_patients: int = 16) -> Path:
-    """A miniature MIMIC-CXR-JPG (two studies per patient, 64 × 64 JPEGs, reports, the three CSV files)."""
+    """A miniature MIMIC-CXR-JPG (two studies per patient, 64 × 64 JPEGs, reports, the three CSV files).
+
+    The current study of each patient has a left-lateral film (``ViewPosition`` ``LL``) beside its PA film.
+    """
     from ...sim import cxr
 
     root = Path(root)
     # a high prevalence, so that the test patients hold positives and negatives of most labels
     spec = cxr.with_prevalence(cxr.CxrSpec(size=64), **{f: 0.4 for f in cxr.FINDINGS})
-    simulated_layout(root, n_patients, size=64, spec=spec, seed=seed, test_fraction=0.5, image_format="jpg")
+    simulated_layout(root, n_patients, size=64, spec=spec, seed=seed, test_fraction=0.5, image_format="jpg",
+                     lateral=True)
     mark_fixture(root, "mimic_cxr")
     return root

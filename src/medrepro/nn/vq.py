@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .patches import patchify
+
 
 def nearest_codes(z: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     """Index of the nearest codebook row (squared Euclidean distance) for each row of ``z`` ``(N, D)``.
@@ -137,7 +139,8 @@ class VectorQuantizer(nn.Module):
 
 
 class _Patchify(nn.Module):
-    """Non-overlapping ``f × f`` patches → a linear map: a stride-``f`` convolution written as one matrix product."""
+    """Non-overlapping ``f × f`` patches (:func:`medrepro.nn.patches.patchify`) → a linear map: a stride-``f``
+    convolution written as one matrix product."""
 
     def __init__(self, channels: int, f: int, out: int) -> None:
         super().__init__()
@@ -145,10 +148,7 @@ class _Patchify(nn.Module):
         self.lin = nn.Linear(channels * f * f, out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, C, H, W = x.shape
-        f = self.f
-        p = x.reshape(B, C, H // f, f, W // f, f).permute(0, 2, 4, 1, 3, 5).reshape(B, H // f, W // f, C * f * f)
-        return self.lin(p).permute(0, 3, 1, 2)
+        return self.lin(patchify(x, self.f)).permute(0, 3, 1, 2)
 
 
 class _Unpatchify(nn.Module):

@@ -807,6 +807,26 @@ def check_breakhis(root: Path) -> None:
             np.testing.assert_array_equal(loaded.images[k], np.asarray(im, np.float32).transpose(2, 0, 1) / 255)
 
 
+def check_nct_crc_he(root: Path) -> None:
+    """Both folders are read as torchvision's ImageFolder reads them (classes = sorted sub-folder names, files sorted
+    within each) and every tile is opened with tifffile, the reference TIFF reader: the loader's tiles and classes
+    must be those, 8-bit RGB."""
+    import tifffile
+
+    mod = _mod("nct_crc_he")
+    for split, folder in mod.SPLITS.items():
+        base = root / folder
+        classes = sorted(p.name for p in base.iterdir() if p.is_dir())
+        files = [(f, c) for c in classes for f in sorted((base / c).glob("*.tif"))]
+        loaded = mod.load(root, split)
+        assert [p for p in loaded.paths] == [f for f, _ in files] and len(files) > 0
+        for k, (f, c) in enumerate(files):
+            assert mod.CLASSES[loaded.labels[k]] == c and f.name.startswith(c + "-")
+            a = tifffile.imread(f)
+            assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3
+            np.testing.assert_array_equal(loaded.images[k], a.astype(np.float32).transpose(2, 0, 1) / 255)
+
+
 def check_biomedparse_data(root: Path) -> None:
     """glob and Pillow read the layout as the official code does: a mask name split at its last '_' into the
     image file and the target ('+' for spaces, create-customer-datasets.py), the mask as RGB channel 0 > 0 (the
@@ -910,6 +930,7 @@ CHECKS = {
     "idrcell100k": (check_idrcell100k, dict(n_per_assay=8)),
     "echonet_dynamic": (check_echonet_dynamic, dict(n_videos=4, size=48)),
     "breakhis": (check_breakhis, dict(n_patients=8, images_per_patient=2)),
+    "nct_crc_he": (check_nct_crc_he, dict(n_train_slides=2, n_test_slides=1, tile=24)),
     "biomedparse_data": (check_biomedparse_data, dict(n_train=6, n_test=3, size=32)),
     "lefusion_lidc": (check_lefusion_lidc, dict(n_pathological=9, n_normal=3)),
     "dfuc2021": (check_dfuc2021, dict(n_labelled=12, n_unlabelled=4)),

@@ -512,6 +512,70 @@ def add_clutter(frames: np.ndarray, *, seed: int = 0, haze: float = 0.6, haze_de
     return (out * sector).astype(np.float32)
 
 
+def display_to_envelope(x: np.ndarray, dynamic_range_db: float = 50.0) -> np.ndarray:
+    """Invert the display compression of :func:`compress_and_scan_convert`: grey level x in [0, 1] → envelope
+    ``10^((x − 0.7)·DR / 20)`` relative to the mean myocardial echo (0.7 ↦ 1). Pixels at 0 (outside the sector,
+    or below the displayed range) map to 0. For real data the scanner's compression is unknown; DR is then an
+    assumption."""
+    x = np.asarray(x, np.float64)
+    return np.where(x > 0, 10 ** ((x - 0.7) * dynamic_range_db / 20), 0.0).astype(np.float32)
+
+
+def envelope_to_display(e: np.ndarray, dynamic_range_db: float = 50.0) -> np.ndarray:
+    """Log compression of an envelope (myocardium ≈ 1) to grey levels in [0, 1]: ``clip(0.7 + 20 log10(e) / DR)``,
+    the display mapping of the simulator; the inverse of :func:`display_to_envelope` on (0, 1]."""
+    e = np.maximum(np.asarray(e, np.float64), 1e-12)
+    return np.clip(0.7 + 20 * np.log10(e) / dynamic_range_db, 0, 1).astype(np.float32)
+
+
+def simulate_haze(n: int, size: int | tuple[int, int], *, seed: int = 0, strength: tuple[float, float] = (0.0, 0.5),
+                  depth: tuple[float, float] = (0.10, 0.30), bands: tuple[float, float] = (0.0, 0.35),
+                  band_width: float = 0.03, modulation: float = 0.5, speckle: float = 0.0, p_clear: float = 0.0,
+                  sector: np.ndarray | None = None) -> np.ndarray:
+    """Haze alone, in display units: ``n`` smooth, structured fields to add to B-mode images of ``size`` pixels.
+
+    A designed stand-in for the multipath haze of difficult echo windows (Stevens et al., TMI 2024), as an
+    additive brightness field ``h ≥ 0`` with the geometry of :func:`add_clutter` (depth ``r`` from the apex at the
+    top centre, in image heights):
+
+        h = A·exp(−r / d)·exp(m·s₁) + B·exp(−½((r − r_b) / w)²)·L(θ),
+
+    a near-field veil of strength ``A`` ~ U(``strength``) and e-folding depth ``d`` ~ U(``depth``), modulated by a
+    smooth random field ``s₁`` (sd ``modulation`` in log units), plus one reverberation arc of strength ``B`` ~
+    U(``bands``) at a depth r_b ~ U(0.15, 0.5) over a random lateral window L(θ). Every parameter is drawn per
+    field, so a filter cannot subtract one fixed map. With ``speckle`` > 0 the field is multiplied by a unit-mean
+    Rayleigh speckle pattern (the magnitude of complex Gaussian noise through a Gaussian PSF of ``speckle``
+    pixels): clutter is coherent, so haze in an envelope image is speckled like tissue. A fraction ``p_clear``
+    of the fields is zero (views without haze). Zero outside ``sector`` when given.
+
+    Not modelled: the coherent (non-additive) combination of clutter and tissue echoes (:func:`add_clutter` does
+    that), haze motion, the dependence of haze on the patient's body wall.
+    Returns (n, H, W) float32.
+    """
+    H, W = (size, size) if np.isscalar(size) else tuple(size)
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:H, 0:W].astype(float)
+    r = np.hypot(rows + 0.5, cols + 0.5 - W / 2) / H
+    th = np.arctan2(cols + 0.5 - W / 2, rows + 0.5)
+    u = lambda lo, hi: rng.uniform(lo, hi, (n, 1, 1))  # noqa: E731
+    a, d = u(*strength), u(*depth)
+    veil = a * np.exp(-r[None] / d) * np.exp(modulation * _smooth_field(rng, (n, H, W), sigma=W / 6))
+    b, rb = u(*bands), u(0.15, 0.5)
+    centre, width = u(-0.5, 0.5), u(0.3, 0.9)
+    arc = b * np.exp(-0.5 * ((r[None] - rb) / band_width) ** 2) * np.exp(-0.5 * ((th[None] - centre) / (width / 2)) ** 4)
+    h = veil + arc
+    if speckle > 0:
+        z = rng.standard_normal((n, H, W)) + 1j * rng.standard_normal((n, H, W))
+        z = ndimage.gaussian_filter(z.real, (0, speckle, speckle)) + 1j * ndimage.gaussian_filter(z.imag, (0, speckle, speckle))
+        mag = np.abs(z)
+        h = h * mag / mag.mean(axis=(1, 2), keepdims=True)
+    if p_clear > 0:
+        h = h * (rng.uniform(size=(n, 1, 1)) >= p_clear)
+    if sector is not None:
+        h = h * np.asarray(sector, bool)
+    return h.astype(np.float32)
+
+
 def area_length_ef(labels: np.ndarray, ed: int, es: int, pixel_mm: float) -> float:
     """EF by the single-plane area–length method on the LV-cavity label (1) of two frames.
 

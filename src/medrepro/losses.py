@@ -45,6 +45,22 @@ def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, num_classes: int,
     return 0.5 * (ce + soft_dice_loss(logits, target, num_classes, weight))
 
 
+def bce_soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -> torch.Tensor:
+    """Binary cross-entropy plus a soft Dice loss over the whole batch, for one foreground class.
+
+    ``BCE(σ(z), y) + 1 − (2 Σ σ(z)·y + s) / (Σ σ(z) + Σ y + s)``, the sums over every pixel of the batch (MONAI's
+    ``DiceLoss(sigmoid=True, batch=True, smooth_nr=s, smooth_dr=s)`` for one channel). nnU-Net pairs the two: the
+    Dice term keeps a run on a small foreground from collapsing to all background. ``logits`` and ``target``
+    share one shape; ``target`` holds 0/1.
+    """
+    if logits.shape != target.shape:
+        raise ValueError(f"bce_soft_dice_loss: logits {tuple(logits.shape)} and target {tuple(target.shape)} differ")
+    p = logits.sigmoid()
+    target = target.to(p.dtype)
+    return F.binary_cross_entropy_with_logits(logits, target) + 1 - (2 * (p * target).sum() + smooth) / (
+        p.sum() + target.sum() + smooth)
+
+
 def margin_loss(emb: torch.Tensor, labels: torch.Tensor, *, beta: float | torch.Tensor = 1.2, margin: float = 0.2,
                 cutoff: float = 0.5, infinity: float = 1e6) -> torch.Tensor:
     """Margin loss (Wu et al., 2017) with the negative sampling of Adiga et al.'s official code.

@@ -273,8 +273,6 @@ def _lung_geometry(a: dict[str, np.ndarray], y: np.ndarray, side: np.ndarray | i
 
 def render(params: CxrParams, size: int = 64, *, seed: int = 0, texture: float = 0.12) -> CxrBatch:
     """Render the radiographs of ``params`` at ``size`` × ``size`` pixels, with masks and boxes."""
-    from scipy.ndimage import gaussian_filter
-
     n, K = params.labels.shape
     rng = np.random.default_rng(seed)
     a = {k: v[:, None, None].astype(np.float32) for k, v in params.anatomy.items()}
@@ -397,15 +395,7 @@ def render(params: CxrParams, size: int = 64, *, seed: int = 0, texture: float =
     A = A - air + extra
     A = np.clip(A, 0, None)
     # ---- exposure, scatter, detector noise, marker
-    A = gaussian_filter(A, (0, 0.5, 0.5))
-    img = 1 - np.exp(-q["mu"] * A)
-    cells = 8                                                      # scatter: a low-pass veil (8 × 8 block means)
-    veil = _upsample(img.reshape(n, cells, size // cells, cells, size // cells).mean((2, 4)), size)
-    img = (1 - q["scatter"]) * img + q["scatter"] * veil
-    img = img ** q["gamma"]
-    img = img + q["noise"] * np.sqrt(np.clip(img, 0, 1)) * rng.standard_normal(img.shape)
-    img = _burn_marker(img, params.acquisition["marker"], params.acquisition["marker_corner"])
-    img = np.clip(img, 0, 1).astype(np.float32)
+    img = _acquire(A, q, params, rng)
     boxes = boxes_from_masks(masks)
     meta = {"ctr": params.anatomy["ctr"].copy(), **{k: v.copy() for k, v in params.acquisition.items()}}
     return CxrBatch(img, params.labels.copy(), params.severity.copy(), masks, boxes, lung > 0.5, params,
@@ -420,6 +410,24 @@ def _focal_centre(a: dict[str, np.ndarray], where: np.ndarray, side: np.ndarray)
     med, lat, _ = _lung_geometry(a, y, side)
     x = a["cx"] + side * (med + fx * (lat - med))
     return y, x
+
+
+def _acquire(A: np.ndarray, q: dict[str, np.ndarray], params: CxrParams, rng: np.random.Generator) -> np.ndarray:
+    """From attenuation ``A`` (n, size, size) to the displayed film: a slight blur, exposure ``1 − exp(−μA)``,
+    scatter (a low-pass veil of 8 × 8 block means), display gamma, quantum noise that grows with the signal, the lead
+    side marker; float32 in [0, 1]. Shared by the frontal and the lateral renderer."""
+    from scipy.ndimage import gaussian_filter
+
+    n, size = A.shape[0], A.shape[-1]
+    A = gaussian_filter(A, (0, 0.5, 0.5))
+    img = 1 - np.exp(-q["mu"] * A)
+    cells = 8
+    veil = _upsample(img.reshape(n, cells, size // cells, cells, size // cells).mean((2, 4)), size)
+    img = (1 - q["scatter"]) * img + q["scatter"] * veil
+    img = img ** q["gamma"]
+    img = img + q["noise"] * np.sqrt(np.clip(img, 0, 1)) * rng.standard_normal(img.shape)
+    img = _burn_marker(img, params.acquisition["marker"], params.acquisition["marker_corner"])
+    return np.clip(img, 0, 1).astype(np.float32)
 
 
 def _burn_marker(img: np.ndarray, marker: np.ndarray, corner: np.ndarray) -> np.ndarray:
@@ -502,8 +510,6 @@ def render_lateral(params: CxrParams, size: int = 64, *, seed: int = 0, texture:
     Not modelled: the two hemidiaphragms apart, the fissures, the aortic arch and the trachea, the scapulae and
     arms, magnification of the side nearer the source. Masks and boxes are those of the lateral projection.
     """
-    from scipy.ndimage import gaussian_filter
-
     n, K = params.labels.shape
     rng = np.random.default_rng(seed)
     a = {k: v[:, None, None].astype(np.float32) for k, v in params.anatomy.items()}
@@ -587,15 +593,7 @@ def render_lateral(params: CxrParams, size: int = 64, *, seed: int = 0, texture:
         masks[idx, k] = band > 0.5
     masks[:, FINDINGS.index("cardiomegaly")] = (heart > 0.5) & lab[:, FINDINGS.index("cardiomegaly"), None, None]
     A = np.clip(A - air + extra, 0, None)
-    A = gaussian_filter(A, (0, 0.5, 0.5))
-    img = 1 - np.exp(-q["mu"] * A)
-    cells = 8
-    veil = _upsample(img.reshape(n, cells, size // cells, cells, size // cells).mean((2, 4)), size)
-    img = (1 - q["scatter"]) * img + q["scatter"] * veil
-    img = img ** q["gamma"]
-    img = img + q["noise"] * np.sqrt(np.clip(img, 0, 1)) * rng.standard_normal(img.shape)
-    img = _burn_marker(img, params.acquisition["marker"], params.acquisition["marker_corner"])
-    img = np.clip(img, 0, 1).astype(np.float32)
+    img = _acquire(A, q, params, rng)
     meta = {"ctr": params.anatomy["ctr"].copy(), **{k: v.copy() for k, v in params.acquisition.items()}}
     return CxrBatch(img, params.labels.copy(), params.severity.copy(), masks, boxes_from_masks(masks), lung > 0.5,
                     params, FINDINGS, meta)

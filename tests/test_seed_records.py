@@ -97,14 +97,20 @@ def test_other_cpu_env_switches_the_kernels_torch_dispatches_to():
     assert child == env["ATEN_CPU_CAPABILITY"].upper()
 
 
-def test_a_record_from_a_later_start_must_hold_five_seeds_from_there(tmp_path):
-    # a design judged again on fresh seeds after 0-9 were spent (`medrepro seeds ID --n 10 --start 20`)
+def _merl_copy_and_claim(tmp_path: Path) -> tuple[Path, dict]:
+    """A copy of merl's notebook under ``tmp_path`` (its code hash is the record's) and one passing R claim."""
     entry = papers.load().by_id("merl")
     nb = tmp_path / entry.notebook
     nb.parent.mkdir(parents=True)
     nb.write_text((ROOT / entry.notebook).read_text())
     claim = {"kind": "R", "statement": "s", "threshold": 0.5, "direction": ">=", "bound": "point", "ci": None,
              "value": 0.9, "passed": True}
+    return nb, claim
+
+
+def test_a_record_from_a_later_start_must_hold_five_seeds_from_there(tmp_path):
+    # a design judged again on fresh seeds after 0-9 were spent (`medrepro seeds ID --n 10 --start 20`)
+    nb, claim = _merl_copy_and_claim(tmp_path)
     runs = [{"seed": s, "error": None, "claims": [dict(claim)]} for s in range(20, 30)]
     path = _fake_record(tmp_path, nb, runs)
     rec = json.loads(path.read_text())
@@ -131,12 +137,7 @@ def test_add_joins_new_seeds_to_a_record_of_the_same_code_and_refuses_other_code
     # `medrepro seeds ID --n 5 --add`: seeds 0-4 joined to a record judged on 20-29 (cxr-multimodel-report, dfu)
     from medrepro import runner
 
-    entry = papers.load().by_id("merl")
-    nb = tmp_path / entry.notebook
-    nb.parent.mkdir(parents=True)
-    nb.write_text((ROOT / entry.notebook).read_text())
-    claim = {"kind": "R", "statement": "s", "threshold": 0.5, "direction": ">=", "bound": "point", "ci": None,
-             "value": 0.9, "passed": True}
+    nb, claim = _merl_copy_and_claim(tmp_path)
     path = _fake_record(tmp_path, nb, [{"seed": s, "error": None, "claims": [dict(claim)]} for s in range(20, 30)])
     path.write_text(json.dumps(dict(json.loads(path.read_text()), start=20, note="judged on 20-29")))
 

@@ -171,3 +171,29 @@ def test_cluster_bootstrap_resamples_whole_patients():
         bootstrap_weights(200, 5, groups=groups[:10])
     with pytest.raises(ValueError, match="two groups"):
         bootstrap_weights(20, 5, groups=np.zeros(20))
+
+
+def test_cluster_bootstrap_draws_the_same_patients_as_the_naive_loop():
+    # the group members are computed once per bootstrap; the resamples must be those of the plain definition
+    # (per resample: draw len(groups) groups with replacement, concatenate their rows), or seed records move
+    from medrepro.metrics.classification import _group_members, _resample_indices
+
+    def naive(rng, groups):
+        uniq, inverse = np.unique(groups, return_inverse=True)
+        members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
+        return np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))])
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        groups = rng.integers(0, rng.integers(2, 30), rng.integers(2, 200)).astype(str)
+        if len(np.unique(groups)) < 2:
+            continue
+        members, a, b = _group_members(groups), np.random.default_rng(7), np.random.default_rng(7)
+        for _ in range(5):
+            assert np.array_equal(_resample_indices(a, len(groups), members), naive(b, groups))
+    y, s = rng.integers(0, 2, 120), rng.normal(size=120)
+    y[:2] = [0, 1]
+    g = np.repeat(np.arange(30), 4)
+    lo_hi = bootstrap_ci(auroc, y, s, groups=g, n_boot=50, seed=5)
+    diff = paired_bootstrap_diff(auroc, y, s, -s, groups=g, n_boot=50, seed=5)
+    assert lo_hi[1] <= lo_hi[0] <= lo_hi[2] and diff[1] <= diff[0] <= diff[2]

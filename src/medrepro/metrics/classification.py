@@ -25,13 +25,20 @@ def macro_auroc(y_true: np.ndarray, scores: np.ndarray) -> float:
     return float(np.mean(vals))
 
 
-def _resample_indices(rng: np.random.Generator, n: int, groups: np.ndarray | None) -> np.ndarray:
-    """Row indices of one bootstrap resample: rows with replacement, or whole groups with replacement."""
+def _group_members(groups: np.ndarray | None) -> list[np.ndarray] | None:
+    """Row indices of each group (in sorted group order), computed once per bootstrap, not per resample."""
     if groups is None:
+        return None
+    _, inverse = np.unique(groups, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")  # rows of group 0, then group 1, ... each in row order
+    return np.split(order, np.cumsum(np.bincount(inverse))[:-1])
+
+
+def _resample_indices(rng: np.random.Generator, n: int, members: list[np.ndarray] | None) -> np.ndarray:
+    """Row indices of one bootstrap resample: rows with replacement, or whole groups with replacement."""
+    if members is None:
         return rng.integers(0, n, n)
-    uniq, inverse = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
-    picked = rng.integers(0, len(uniq), len(uniq))
+    picked = rng.integers(0, len(members), len(members))
     return np.concatenate([members[g] for g in picked])
 
 
@@ -66,10 +73,10 @@ def bootstrap_ci(metric: Callable[..., float], *arrays: np.ndarray, n_boot: int 
         raise ValueError(f"arrays differ in length: {[len(a) for a in arrays]}")
     groups = _check_groups(groups, n)
     point = float(metric(*arrays))
-    rng = np.random.default_rng(seed)
+    rng, members = np.random.default_rng(seed), _group_members(groups)
     vals = []
     for _ in range(n_boot):
-        idx = _resample_indices(rng, n, groups)
+        idx = _resample_indices(rng, n, members)
         try:
             vals.append(metric(*(a[idx] for a in arrays)))
         except ValueError:
@@ -92,10 +99,10 @@ def paired_bootstrap_diff(metric: Callable[..., float], y: np.ndarray, score_a: 
         raise ValueError(f"y, score_a and score_b differ in length: {len(y)}, {len(score_a)}, {len(score_b)}")
     groups = _check_groups(groups, len(y))
     point = metric(y, score_a) - metric(y, score_b)
-    rng = np.random.default_rng(seed)
+    rng, members = np.random.default_rng(seed), _group_members(groups)
     vals = []
     for _ in range(n_boot):
-        idx = _resample_indices(rng, len(y), groups)
+        idx = _resample_indices(rng, len(y), members)
         try:
             vals.append(metric(y[idx], score_a[idx]) - metric(y[idx], score_b[idx]))
         except ValueError:

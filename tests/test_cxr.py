@@ -56,6 +56,14 @@ def test_simulator_findings_change_the_image_where_they_are():
     far = diff[~with_nodule.masks[:, k]].mean()
     assert inside > 0.05 > abs(far)          # a nodule is an opacity (brighter) at its mask
 
+    # finding_centre says where render put it: the nodule mask's centroid is that point (fractions of the film)
+    cy, cx = cxr.finding_centre(p, "nodule")
+    rows, cols = np.nonzero(with_nodule.masks[0, k])
+    assert abs((rows.mean() + 0.5) / 64 - cy[0, 0, 0]) < 2 / 64 and abs((cols.mean() + 0.5) / 64 - cx[0, 0, 0]) < 2 / 64
+    assert cy.shape == cx.shape == (8, 1, 1)
+    with pytest.raises(ValueError, match="not a focal finding"):
+        cxr.finding_centre(p, "effusion")
+
 
 def test_prior_study_changes_are_consistent():
     p = cxr.sample_params(300, seed=1)

@@ -412,6 +412,20 @@ def _focal_centre(a: dict[str, np.ndarray], where: np.ndarray, side: np.ndarray)
     return y, x
 
 
+def finding_centre(params: CxrParams, finding: str | int) -> tuple[np.ndarray, np.ndarray]:
+    """Where :func:`render` centres a nodule or a consolidation on each film: ``(y, x)`` as fractions of the film's
+    height and width, each of shape (n, 1, 1), for every film whether it has the finding or not.
+
+    For notebooks that add or locate a focal finding on their own (a blob drawn on top, a grounding box) at the
+    place the simulator would put it. Effusion, pneumothorax and atelectasis are not focal: ValueError.
+    """
+    k = FINDINGS.index(finding) if isinstance(finding, str) else int(finding)
+    if FINDINGS[k] not in ("nodule", "consolidation"):
+        raise ValueError(f"finding_centre: {FINDINGS[k]!r} is not a focal finding (nodule or consolidation)")
+    a = {key: v[:, None, None] for key, v in params.anatomy.items()}
+    return _focal_centre(a, params.where[:, k], params.side[:, k][:, None, None])
+
+
 def _acquire(A: np.ndarray, q: dict[str, np.ndarray], params: CxrParams, rng: np.random.Generator) -> np.ndarray:
     """From attenuation ``A`` (n, size, size) to the displayed film: a slight blur, exposure ``1 − exp(−μA)``,
     scatter (a low-pass veil of 8 × 8 block means), display gamma, quantum noise that grows with the signal, the lead

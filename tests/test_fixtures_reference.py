@@ -898,6 +898,33 @@ def check_dfuc2021(root: Path) -> None:
             assert im.format == "JPEG" and im.mode == "RGB"
             np.testing.assert_array_equal(loaded.images[k], np.asarray(im, np.float32).transpose(2, 0, 1) / 255)
 
+
+def check_ct_rate(root: Path) -> None:
+    """nibabel and csv read the fixture as CT-CLIP's preprocessing reads CT-RATE (``get_fdata()`` times the metadata
+    table's ``RescaleSlope`` plus ``RescaleIntercept``, clipped to [-1000, 1000] HU, divided by 1000, axes (2, 0, 1);
+    the findings from ``radiology_text_reports/<split>_reports.csv`` by ``VolumeName``)."""
+    import nibabel as nib
+
+    mod = _mod("ct_rate")
+    for split, reports_csv, meta_csv in (("train", "train_reports.csv", "train_metadata.csv"),
+                                         ("valid", "validation_reports.csv", "validation_metadata.csv")):
+        with open(root / "radiology_text_reports" / reports_csv, newline="") as f:
+            reports = list(csv.DictReader(f))
+        with open(root / "metadata" / meta_csv, newline="") as f:
+            meta = {r["VolumeName"]: r for r in csv.DictReader(f)}
+        loaded = mod.load(root, split)
+        assert loaded.names == [r["VolumeName"] for r in reports]
+        assert loaded.findings == [r["Findings_EN"] for r in reports]
+        for k, name in enumerate(loaded.names):
+            pid, scan = name.split("_")[1], name.split("_")[2]
+            path = root / split / f"{split}_{pid}" / f"{split}_{pid}_{scan}" / name
+            img = nib.load(path)
+            assert img.get_data_dtype() == np.int16, path
+            hu = float(meta[name]["RescaleSlope"]) * img.get_fdata() + float(meta[name]["RescaleIntercept"])
+            np.testing.assert_allclose(loaded.volumes[k], (np.clip(hu, -1000, 1000) / 1000).transpose(2, 0, 1),
+                                       rtol=0, atol=1e-6, err_msg=str(path))
+
+
 CHECKS = {
     "asoca": (check_asoca, dict(n_cases=3, size=16)),
     "ptbxl": (check_ptbxl, dict(n=6)), "ptbxl_plus": (check_ptbxl_plus, dict(n=6)),
@@ -934,6 +961,7 @@ CHECKS = {
     "biomedparse_data": (check_biomedparse_data, dict(n_train=6, n_test=3, size=32)),
     "lefusion_lidc": (check_lefusion_lidc, dict(n_pathological=9, n_normal=3)),
     "dfuc2021": (check_dfuc2021, dict(n_labelled=12, n_unlabelled=4)),
+    "ct_rate": (check_ct_rate, dict(n_train=6, n_valid=2)),
 }
 
 

@@ -24,18 +24,22 @@ def sinusoidal_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class _Block(nn.Module):
-    """conv → GroupNorm → (1 + scale)·h + shift from the embedding → SiLU → conv → GroupNorm → SiLU, plus a residual."""
+    """conv → GroupNorm → (1 + scale)·h + shift from the embedding → SiLU → conv → GroupNorm → SiLU, plus a residual.
 
-    def __init__(self, cin: int, cout: int, emb: int, groups: int = 4):
+    ``dims``: 2 for images (``Conv2d``), 3 for volumes (``Conv3d``, :class:`medrepro.nn.denoiser3d.Block3d`)."""
+
+    def __init__(self, cin: int, cout: int, emb: int, groups: int = 4, dims: int = 2):
         super().__init__()
-        self.c1, self.n1 = nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(groups, cout)
-        self.c2, self.n2 = nn.Conv2d(cout, cout, 3, padding=1), nn.GroupNorm(groups, cout)
+        conv = {2: nn.Conv2d, 3: nn.Conv3d}[dims]
+        self.dims = dims
+        self.c1, self.n1 = conv(cin, cout, 3, padding=1), nn.GroupNorm(groups, cout)
+        self.c2, self.n2 = conv(cout, cout, 3, padding=1), nn.GroupNorm(groups, cout)
         self.film = nn.Linear(emb, 2 * cout)
-        self.res = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+        self.res = conv(cin, cout, 1) if cin != cout else nn.Identity()
         self.act = nn.SiLU()
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        scale, shift = self.film(e)[:, :, None, None].chunk(2, dim=1)
+        scale, shift = self.film(e)[(...,) + (None,) * self.dims].chunk(2, dim=1)
         h = self.act(self.n1(self.c1(x)) * (1 + scale) + shift)
         h = self.act(self.n2(self.c2(h)))
         return h + self.res(x)

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from medrepro.graph_matching import (blackbox_assignment, brute_force_assignment, hamming_loss, hungarian,
-                                     knn_adjacency, second_order_affinity)
+from medrepro.graph_matching import (blackbox_assignment, blackbox_qap, brute_force_assignment, hamming_loss,
+                                     hungarian, knn_adjacency, knn_indices, planted_qap_problem, qap_matching,
+                                     qap_objective, second_order_affinity)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
@@ -103,3 +104,104 @@ def test_gradient_flows_to_embeddings():
     loss = hamming_loss(blackbox_assignment(-k, 5.0), torch.eye(8))
     loss.backward()
     assert z1.grad is not None and np.isfinite(z1.grad.numpy()).all()
+
+
+def _qap_problem(g, n=7, k=3, noise=1.0):
+    return planted_qap_problem(n, k, noise, g)
+
+
+def test_knn_indices_agree_with_knn_adjacency():
+    z = torch.randn(10, 3, generator=torch.Generator().manual_seed(0))
+    idx, a = knn_indices(z, 3), knn_adjacency(z, 3)
+    dense = torch.zeros(10, 10).scatter_(1, idx, 1.0 / 3)
+    assert torch.equal(dense, a)
+    with pytest.raises(ValueError, match="1 <= k < n"):
+        knn_indices(z, 10)
+
+
+def test_qap_matching_edge_indicator_and_cost_against_loops():
+    g = torch.Generator().manual_seed(1)
+    n, k, alpha = 7, 3, 0.7
+    for _ in range(10):
+        node = torch.randn(n, n, generator=g, dtype=torch.float64)
+        edge = torch.randn(n, k, n, k, generator=g, dtype=torch.float64)
+        ns = knn_indices(torch.randn(n, 4, generator=g), k)
+        nt = knn_indices(torch.randn(n, 4, generator=g), k)
+        y, ye = qap_matching(node, edge, ns, nt, alpha, 5)
+        assert torch.equal(y.sum(0), torch.ones(n, dtype=y.dtype)) and torch.equal(y.sum(1), torch.ones(n, dtype=y.dtype))
+        perm = y.argmax(1)
+        ref = torch.zeros_like(edge)
+        for i in range(n):
+            for a in range(k):
+                for j in range(n):
+                    for b in range(k):
+                        ref[i, a, j, b] = float(perm[i] == j and perm[ns[i, a]] == nt[j, b])
+        assert torch.equal(ye, ref)
+        cost = qap_objective(node, edge, ns, nt, y, alpha)
+        assert cost == pytest.approx(float((node * y).sum() + alpha * (edge * ye).sum()), abs=1e-9)
+        assert cost <= qap_objective(node, edge, ns, nt, hungarian(node), alpha) + 1e-9   # never worse than its start
+
+
+def test_qap_without_edges_is_the_hungarian_and_with_edges_uses_them():
+    g = torch.Generator().manual_seed(2)
+    node, edge, ns, nt = _qap_problem(g)
+    assert torch.equal(qap_matching(node, edge, ns, nt, 0.0)[0], hungarian(node))
+    q, h = [], []
+    for _ in range(20):                      # node costs alone are ambiguous; the neighbourhoods are stable
+        node, edge, ns, nt = _qap_problem(g, n=12, noise=1.0)
+        q.append(float(torch.diagonal(qap_matching(node, edge, ns, nt, 1.0, 10)[0]).mean()))
+        h.append(float(torch.diagonal(hungarian(node)).mean()))
+    assert np.mean(q) > np.mean(h) + 0.3
+
+
+def test_blackbox_qap_gradient_matches_finite_differences_of_the_interpolation():
+    # f_λ(w) = L(y_λ) + (1/λ)[⟨w, Y_λ⟩ − ⟨w, Y⟩], with ⟨w, Y⟩ = ⟨node, Y⟩ + α⟨edge, Y_e⟩; y_λ solves node + λ ∂L/∂Y
+    g = torch.Generator().manual_seed(4)
+    n, k, lam, alpha = 6, 2, 0.5, 0.8
+    target = torch.eye(n, dtype=torch.float64)
+    dL = 1 - 2 * target
+    checked = 0
+    for _ in range(40):
+        node, edge, ns, nt = _qap_problem(g, n=n, k=k, noise=3.0)
+        node, edge = node.clone().requires_grad_(True), edge.clone().requires_grad_(True)
+        loss = hamming_loss(blackbox_qap(node, edge, ns, nt, alpha=alpha, lam=lam, iters=4), target)
+        if loss.item() == 0:
+            continue
+        loss.backward()
+
+        def f_lam(v, e):
+            y, ye = qap_matching(v, e, ns, nt, alpha, 4)
+            y_l, ye_l = qap_matching(v + lam * dL, e, ns, nt, alpha, 4)
+            lin = lambda a, b: (v * a).sum() + alpha * (e * b).sum()          # noqa: E731
+            return float(hamming_loss(y_l, target) + (lin(y_l, ye_l) - lin(y, ye)) / lam)
+
+        dv = torch.randn(n, n, generator=g, dtype=torch.float64)
+        de = torch.randn(edge.shape, generator=g, dtype=torch.float64)
+        eps = 1e-7
+        fd = (f_lam(node.detach() + eps * dv, edge.detach() + eps * de)
+              - f_lam(node.detach() - eps * dv, edge.detach() - eps * de)) / (2 * eps)
+        assert fd == pytest.approx(float((node.grad * dv).sum() + (edge.grad * de).sum()), abs=1e-5)
+        checked += 1
+    assert checked >= 15
+
+
+def test_blackbox_qap_descent_reaches_the_true_matching():
+    g = torch.Generator().manual_seed(5)
+    target = torch.eye(6, dtype=torch.float64)
+    for _ in range(5):
+        node, edge, ns, nt = _qap_problem(g, n=6, k=2, noise=2.0)
+        for _ in range(40):
+            node, edge = node.detach().requires_grad_(True), edge.detach().requires_grad_(True)
+            hamming_loss(blackbox_qap(node, edge, ns, nt, alpha=1.0, lam=2.0), target).backward()
+            node, edge = node - 0.5 * node.grad, edge - 0.5 * edge.grad
+        assert hamming_loss(qap_matching(node.detach(), edge.detach(), ns, nt, 1.0)[0], target).item() == 0
+
+
+def test_qap_rejects_bad_input():
+    node, edge, ns, nt = _qap_problem(torch.Generator().manual_seed(6), n=5, k=2)
+    with pytest.raises(ValueError, match="edge costs must have shape"):
+        qap_matching(node, edge[:, :1], ns, nt)
+    with pytest.raises(ValueError, match="neighbour tables"):
+        qap_matching(node, edge, ns, nt[:4])
+    with pytest.raises(ValueError, match="λ must be positive"):
+        blackbox_qap(node, edge, ns, nt, lam=0.0)

@@ -141,3 +141,22 @@ def test_mimic_layout_writes_view_positions(tmp_path):
     with pytest.raises(ValueError, match="unknown ViewPosition"):
         mimic_cxr.write_layout(tmp_path / "x", imgs[:1], np.array([1]), np.array([1]), np.zeros((1, 1), bool),
                                ["Cardiomegaly"], ["r"], ["train"], views=["XX"])
+
+
+def test_effusion_rise_raises_the_fluid_level_and_defaults_to_the_old_film():
+    from medrepro.sim import cxr
+
+    spec = cxr.with_prevalence(cxr.CxrSpec(size=64, noise=(0, 0), marker_prob=0), **{f: 0.0 for f in cxr.FINDINGS})
+    p = cxr.sample_params(6, spec, seed=1)
+    k = cxr.FINDINGS.index("effusion")
+    p.labels[:, k], p.severity[:, k] = True, 0.6
+    default = cxr.render(p, 64)
+    assert np.array_equal(default.images, cxr.render(p, 64, effusion_rise=0.2).images)   # backward compatible
+    high = cxr.render(p, 64, effusion_rise=0.6)
+    top = lambda m: np.array([np.nonzero(mi.any(1))[0].min() for mi in m])  # noqa: E731 (first fluid row)
+    # the fluid's upper edge moves up by about (0.6 - 0.2) * severity film heights, and the fluid area grows
+    shift = (top(default.masks[:, k]) - top(high.masks[:, k])) / 64
+    assert np.all(np.abs(shift - 0.4 * 0.6) < 0.06), shift
+    assert (high.masks[:, k].sum((1, 2)) > default.masks[:, k].sum((1, 2))).all()
+    no_eff = [f for f in range(len(cxr.FINDINGS)) if f != k]
+    assert np.array_equal(default.masks[:, no_eff], high.masks[:, no_eff])

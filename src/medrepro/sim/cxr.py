@@ -271,8 +271,14 @@ def _lung_geometry(a: dict[str, np.ndarray], y: np.ndarray, side: np.ndarray | i
     return medial, lateral, dome_y
 
 
-def render(params: CxrParams, size: int = 64, *, seed: int = 0, texture: float = 0.12) -> CxrBatch:
-    """Render the radiographs of ``params`` at ``size`` × ``size`` pixels, with masks and boxes."""
+def render(params: CxrParams, size: int = 64, *, seed: int = 0, texture: float = 0.12,
+           effusion_rise: float = 0.2) -> CxrBatch:
+    """Render the radiographs of ``params`` at ``size`` × ``size`` pixels, with masks and boxes.
+
+    ``effusion_rise``: how far (in film heights) the fluid level of an effusion rises above the dome per unit of
+    severity; the default keeps the simulator's frontal film, a larger value spreads small and large effusions
+    over more of the lung (for coarse image tokens that must tell them apart).
+    """
     n, K = params.labels.shape
     rng = np.random.default_rng(seed)
     a = {k: v[:, None, None].astype(np.float32) for k, v in params.anatomy.items()}
@@ -340,7 +346,7 @@ def render(params: CxrParams, size: int = 64, *, seed: int = 0, texture: float =
         dxs = xs - aa["cx"]
         med, lat, _ = _lung_geometry(aa, ys, sd_)
         u = np.clip((sd_ * dxs - med) / (lat - med + 1e-6), 0, 1)
-        level = aa["dome"] - (0.05 + 0.2 * s_) - 0.08 * s_ * u ** 2
+        level = aa["dome"] - (0.05 + effusion_rise * s_) - 0.08 * s_ * u ** 2
         fluid = lg * _sig(sd_ * dxs, w) * _sig(ys - level, 1.5 * w)
         extra[idx] += 0.5 * fluid
         masks[idx, k] = fluid > 0.5

@@ -8,7 +8,8 @@ toy scale (pre-norm blocks, learned positions, a causal mask, as :func:`medrepro
 
 :meth:`TokenGPT.greedy` appends the arg-max token ``n_new`` times, restricted to an allowed id range (image
 tokens only), caching each layer's keys and values so a step costs one position, not the whole prefix;
-:meth:`TokenGPT.greedy_naive` recomputes the full prefix at each step (the reference the cache is checked against).
+:meth:`TokenGPT.greedy_naive` recomputes the full prefix at each step (the reference the cache is checked against);
+:meth:`TokenGPT.sample` draws from the nucleus of each step's distribution instead (the same cached loop).
 """
 from __future__ import annotations
 
@@ -95,6 +96,32 @@ class TokenGPT(nn.Module):
         m = score[:, 1:].float()
         return (ce * m).sum() / m.sum().clamp_min(1)
 
+    @property
+    def vocab_size(self) -> int:
+        return self.embed.num_embeddings
+
+    @torch.no_grad()
+    def extend_vocab(self, n_new: int) -> "TokenGPT":
+        """Append ``n_new`` ids after the current vocabulary, in place, keeping every trained weight; returns self.
+
+        This is how LLM-CXR gives a text-pretrained language model its image tokens (Hugging Face's
+        ``resize_token_embeddings``): the embedding table and the output layer grow by ``n_new`` rows, drawn as a
+        freshly built layer draws them (embedding rows N(0, 1), output rows and biases uniform in
+        ±1/sqrt(dim), PyTorch's defaults, from the global RNG); the old rows are copied unchanged, so for inputs of
+        old ids the logits of the old ids are exactly those of the model before the extension.
+        """
+        if n_new < 1:
+            raise ValueError(f"n_new must be at least 1, got {n_new}")
+        old_e, old_h = self.embed, self.head
+        V, D = old_e.weight.shape
+        e = nn.Embedding(V + n_new, D).to(old_e.weight)
+        h = nn.Linear(D, V + n_new).to(old_h.weight)
+        e.weight[:V] = old_e.weight
+        h.weight[:V] = old_h.weight
+        h.bias[:V] = old_h.bias
+        self.embed, self.head = e, h
+        return self
+
     def _restrict(self, logits: torch.Tensor, allowed: tuple[int, int] | None) -> torch.Tensor:
         if allowed is None:
             return logits
@@ -111,6 +138,33 @@ class TokenGPT(nn.Module):
         ``pos``/``seg`` cover the whole final sequence (``P + n_new`` entries). Returns the new tokens
         ``(B, n_new)``. Keys and values are cached per layer (one position per step).
         """
+        return self._decode(prefix, n_new, allowed, pos, seg, lambda logits: logits.argmax(-1))
+
+    @torch.no_grad()
+    def sample(self, prefix: torch.Tensor, n_new: int, allowed: tuple[int, int] | None = None,
+               pos: torch.Tensor | None = None, seg: torch.Tensor | None = None, *, top_p: float = 1.0,
+               temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """:meth:`greedy` with nucleus sampling instead of the arg-max (Holtzman et al. 2020).
+
+        At each step the allowed ids' probabilities :math:`\\mathrm{softmax}(z / T)` are sorted, the smallest set
+        whose mass reaches ``top_p`` is kept (always at least the most likely id), renormalised, and one id is
+        drawn with ``generator`` (CPU generators only on a CPU model). ``top_p=1`` samples the full distribution.
+        """
+        if not 0 < top_p <= 1 or temperature <= 0:
+            raise ValueError(f"need 0 < top_p <= 1 and temperature > 0, got {top_p} and {temperature}")
+
+        def pick(logits: torch.Tensor) -> torch.Tensor:
+            prob = torch.softmax(logits / temperature, -1)
+            p_sorted, order = prob.sort(-1, descending=True)
+            keep = (p_sorted.cumsum(-1) - p_sorted) < top_p            # mass before this id is below top_p
+            p_sorted = p_sorted * keep
+            choice = torch.multinomial(p_sorted / p_sorted.sum(-1, keepdim=True), 1, generator=generator)
+            return order.gather(-1, choice)[:, 0]
+
+        return self._decode(prefix, n_new, allowed, pos, seg, pick)
+
+    def _decode(self, prefix, n_new, allowed, pos, seg, pick) -> torch.Tensor:
+        """The cached decoding loop behind :meth:`greedy` and :meth:`sample`; ``pick`` maps logits to ids."""
         caches: list[list] = [[] for _ in self.blocks]
         x = self._embed(prefix, 0, pos, seg)
         for b, c in zip(self.blocks, caches):
@@ -118,7 +172,7 @@ class TokenGPT(nn.Module):
         out = []
         t_pos = prefix.shape[1]
         for t in range(n_new):
-            nxt = self._restrict(self.head(self.norm(x[:, -1])), allowed).argmax(-1)
+            nxt = pick(self._restrict(self.head(self.norm(x[:, -1])), allowed))
             out.append(nxt)
             if t == n_new - 1:
                 break

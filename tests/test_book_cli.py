@@ -60,6 +60,18 @@ def test_bench_flags_over_budget():
     assert not ok and "over 45 s" in table and "over 2048 MB" in table
 
 
+def test_bench_judges_the_time_alone_on_cpu_seconds():
+    # two notebooks side by side: wall 20 s each, 11 and 13 CPU s each -> judged on the CPU seconds (time alone)
+    recs = {"a": {"wall_s": 20, "cpu_s": 11, "peak_memory_mb": 500}, "b": {"wall_s": 20, "cpu_s": 13, "peak_memory_mb": 5}}
+    table, ok = bench.bench_table(recs)
+    assert ok and "median 12.0 s" in table and "wall time as run: median 20.0 s" in table
+    assert "judged on CPU seconds" in table
+    recs["b"]["cpu_s"] = 50                                      # over the max on the time alone
+    table, ok = bench.bench_table(recs)
+    assert not ok and "over 45 s" in table
+    assert bench.alone_s({"wall_s": 9.0}) == 9.0                 # an older record without CPU seconds
+
+
 def test_cli_list_and_toc_check(capsys):
     assert cli.main(["list"]) == 0
     assert "merl" in capsys.readouterr().out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,8 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
             env: dict[str, str] | None = None, stream_output: bool = False) -> dict[str, Any]:
     """Run one notebook with papermill in its own folder and return timing facts.
 
-    The wall time includes kernel start. The paper's record (written by the notebook) gets ``wall_s``
-    added. Raises papermill's ``PapermillExecutionError`` when a cell fails (e.g. a failed ``R`` claim).
+    The wall time includes kernel start. The paper's record (written by the notebook) gets ``wall_s`` and
+    ``cpu_s`` (CPU seconds of the kernel and its workers, kernel start included) added. Raises papermill's ``PapermillExecutionError`` when a cell fails (e.g. a failed ``R`` claim).
     ``stream_output``: also write what the cells print to this process's stdout and stderr as they run
     (a campaign job's log then shows how far a notebook got).
     """
@@ -86,6 +87,10 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
         os.environ[k] = v
     rec_path = results_dir(mode) / f"{notebook.stem}.json"  # where the kernel writes it (env may move it)
     start = time.perf_counter()
+    # CPU seconds of the kernel and everything it forked (run_arms workers): children are counted once reaped,
+    # and papermill reaps the kernel before it returns. Unlike wall time this does not double when another
+    # notebook shares the cores (pytest -n 2), so it is the record's estimate of a notebook's time alone.
+    cpu_before = _children_cpu_s()
     ok = False
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=params, cwd=str(notebook.parent),
@@ -96,6 +101,7 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
         ok = True
     finally:
         wall = time.perf_counter() - start
+        cpu = _children_cpu_s() - cpu_before
         for k, v in old_env.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -104,7 +110,7 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
         if tmp.is_file():
             nb = nbformat.read(str(tmp), as_version=4)
             nb.metadata["medrepro"] = {"source_hash": source_hash(notebook, root), "mode": mode, "ok": ok,
-                                       "wall_s": round(wall, 2), "parameters": params}
+                                       "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "parameters": params}
             nbformat.write(nb, str(tmp))
             if keep:
                 os.replace(tmp, out)
@@ -114,5 +120,12 @@ def execute(notebook: str | os.PathLike[str], *, mode: str = "smoke", output: Pa
     if rec_path.is_file():
         record = json.loads(rec_path.read_text())
         record["wall_s"] = round(wall, 2)
+        record["cpu_s"] = round(cpu, 2)
         rec_path.write_text(json.dumps(record, indent=2) + "\n")
-    return {"notebook": str(notebook), "output": str(out), "wall_s": wall, "record": record}
+    return {"notebook": str(notebook), "output": str(out), "wall_s": wall, "cpu_s": cpu, "record": record}
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of this process's reaped children (and theirs), so far."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime

@@ -26,6 +26,7 @@ simulated read-out covers the field of view exactly), partial Fourier, and the s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -235,12 +236,15 @@ def dot_product_test(maps: torch.Tensor, mask: torch.Tensor, seed: int = 0) -> f
 
 
 def sense_cg(k: torch.Tensor, maps: torch.Tensor, mask: torch.Tensor, *, lam: float = 0.0, iters: int = 20,
-             x0: torch.Tensor | None = None) -> tuple[torch.Tensor, list[float]]:
+             x0: torch.Tensor | None = None,
+             callback: Callable[[int, torch.Tensor], None] | None = None) -> tuple[torch.Tensor, list[float]]:
     """SENSE by conjugate gradients on the normal equations :math:`(A^H A + \\lambda I)\\,x = A^H y`.
 
     Batched: every image of the batch runs its own CG (its own step sizes). Returns the image (B, ny, nx)
     and the relative residual norm after each iteration (largest over the batch). ``lam`` is a Tikhonov
     weight in units of the data's energy per pixel: the code multiplies it by the mean of :math:`|A^H y|^2`.
+    ``callback(i, x)``, if given, is called after iteration ``i`` (1-based) with the current image, so that one
+    run yields the images of every shorter run (choosing the iteration count on a grid costs one run).
     """
     def normal(v: torch.Tensor) -> torch.Tensor:
         return sense_adjoint(sense_forward(v, maps, mask), maps, mask) + lam_b * v
@@ -263,6 +267,8 @@ def sense_cg(k: torch.Tensor, maps: torch.Tensor, mask: torch.Tensor, *, lam: fl
         p = r + (rs_new / rs.clamp_min(1e-30)) * p
         rs = rs_new
         history.append(float((rs.sqrt() / r0).max()))
+        if callback is not None:
+            callback(len(history), x)
     return x, history
 
 

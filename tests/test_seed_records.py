@@ -97,6 +97,17 @@ def test_other_cpu_env_switches_the_kernels_torch_dispatches_to():
     assert child == env["ATEN_CPU_CAPABILITY"].upper()
 
 
+def test_values_are_compared_only_on_a_machine_like_the_one_that_made_the_record():
+    env = seeds.run_environment()
+    assert env["cpu_model"] == seeds.cpu_model() and env["cpu_model"]
+    assert seeds.same_environment(dict(env))
+    assert not seeds.same_environment({**env, "cpu_model": "GenuineIntel family 6 model 143"})   # another processor
+    assert not seeds.same_environment({**env, "cpu_capability": "AVX2"})
+    legacy = {k: v for k, v in env.items() if k != "cpu_model"}     # written before the processor was stored
+    assert seeds.same_environment(legacy)
+    assert not seeds.same_environment({k: v for k, v in legacy.items() if k != "threads"})
+
+
 def _merl_copy_and_claim(tmp_path: Path) -> tuple[Path, dict]:
     """A copy of merl's notebook under ``tmp_path`` (its code hash is the record's) and one passing R claim."""
     entry = papers.load().by_id("merl")

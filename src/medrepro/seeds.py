@@ -155,23 +155,50 @@ def run(paper: str, seeds: Iterable[int] = DEFAULT_SEEDS, *, timeout: int = 600,
 
 def run_environment() -> dict[str, Any]:
     """What a smoke run's numbers depend on besides the code: torch's version, the CPU kernels it dispatches to
-    and the thread count. Two runs that agree on these give the same values bit for bit."""
+    and the thread count. Two runs that agree on these give the same values bit for bit.
+
+    The kernels are named twice: ATen's capability (AVX2, AVX512) and the processor itself (:func:`cpu_model`),
+    because oneDNN and MKL choose finer code paths by microarchitecture — measured: an AMD Zen 5 and the machine
+    that made the earlier AVX512 records gave different last digits in 7 of 66 notebooks."""
     import torch
 
     from .config import SMOKE_THREADS
 
     return {"threads": SMOKE_THREADS, "torch": torch.__version__.split("+")[0],
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_model": cpu_model()}
+
+
+def cpu_model() -> str:
+    """The processor's vendor, family and model (``/proc/cpuinfo`` on Linux; ``platform`` elsewhere), e.g.
+    ``"AuthenticAMD family 26 model 2"``: what the BLAS and oneDNN kernel choice depends on beyond ATen's ISA."""
+    import platform
+
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    break                                    # the first processor is enough
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    if "vendor_id" in fields:
+        return f"{fields['vendor_id']} family {fields.get('cpu family', '?')} model {fields.get('model', '?')}"
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def same_environment(rec: dict[str, Any]) -> bool:
     """Whether this machine would reproduce ``rec``'s values bit for bit (see :func:`run_environment`).
 
     Records written before the environment was stored (no ``threads`` field) were made with one or two
-    threads, unrecorded; they are never taken to match, so their values are not compared."""
+    threads, unrecorded; they are never taken to match, so their values are not compared. Records written before
+    the processor was stored (no ``cpu_model``) are compared on the other fields, as they were when made."""
     if rec.get("threads") is None:
         return False
     env = run_environment()
+    if "cpu_model" not in rec:
+        env.pop("cpu_model")
     return all(rec.get(k) == v for k, v in env.items())
 
 

@@ -179,3 +179,15 @@ def test_fixture_layout_and_loader(tmp_path):
     sub = sub["real"] + 1j * sub["imag"]
     assert np.allclose(sub, s.kspace * s.masks[8])
     assert cx.ranking_crop(np.zeros((44, 64))).shape == (22, 21)
+
+
+def test_batched_torch_scores_equal_the_challenge_metrics():
+    from medrepro.metrics.recon import challenge_metrics_batch, challenge_psnr_torch, challenge_ssim_torch
+
+    rng = np.random.default_rng(3)
+    gt = rng.random((4, 24, 20)) + 0.1
+    pred = np.abs(gt * rng.uniform(0.5, 2.0, (4, 1, 1)) + rng.normal(0, 0.05, gt.shape))   # scaled: own max matters
+    ref = challenge_metrics_batch(gt, pred)                     # scikit-image's PSNR and SSIM
+    p, g = torch.from_numpy(pred), torch.from_numpy(gt)
+    np.testing.assert_allclose(challenge_psnr_torch(p, g).numpy(), ref["psnr"], atol=1e-9)
+    np.testing.assert_allclose(challenge_ssim_torch(p, g).numpy(), ref["ssim"], atol=1e-9)

@@ -62,3 +62,17 @@ def test_sample_nucleus_limits_and_determinism():
     assert float((freq - p).abs().max()) < 0.04
     with pytest.raises(ValueError):
         g.sample(prefix, 2, top_p=0.0)
+
+
+def test_embed_std_rescales_only_the_embeddings_and_leaves_the_rest_unchanged():
+    from medrepro.nn.token_gpt import TokenGPT
+
+    torch.manual_seed(0)
+    base = TokenGPT(50, dim=16, heads=2, layers=1, max_len=12, segments=3)
+    torch.manual_seed(0)
+    gpt2 = TokenGPT(50, dim=16, heads=2, layers=1, max_len=12, segments=3, embed_std=0.02)
+    for (name, a), (_, b) in zip(base.named_parameters(), gpt2.named_parameters()):
+        if name in ("embed.weight", "seg.weight"):
+            assert abs(float(b.std()) - 0.02) < 0.005 and float(a.std()) > 0.5
+        else:
+            assert torch.equal(a, b), name

@@ -24,3 +24,16 @@ def test_patch_vectors_match_torch_unfold_and_bad_sizes_raise():
     assert torch.equal(patchify(x, 3), ref)
     with pytest.raises(ValueError, match="not a multiple"):
         patchify(x, 4)
+
+
+def test_patch_embed_equals_the_convolution_it_replaces():
+    from medrepro.nn.patches import PatchEmbed
+
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 8, 12, dtype=torch.float64)
+    emb = PatchEmbed(4, 3, 6).double()
+    conv = torch.nn.Conv2d(3, 6, 4, stride=4).double()
+    with torch.no_grad():
+        conv.weight.copy_(emb.proj.weight.reshape(6, 3, 4, 4))
+        conv.bias.copy_(emb.proj.bias)
+        assert torch.allclose(emb(x), conv(x), atol=1e-12) and emb(x).shape == (2, 6, 2, 3)

@@ -79,3 +79,19 @@ def ssim_torch(pred: torch.Tensor, gt: torch.Tensor, data_range: torch.Tensor | 
     c1, c2 = (k1 * dr) ** 2, (k2 * dr) ** 2
     s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux ** 2 + uy ** 2 + c1) * (vx + vy + c2))
     return s.mean(dim=(1, 2, 3))
+
+
+def _own_max(x: torch.Tensor) -> torch.Tensor:
+    return x / x.amax(dim=(1, 2), keepdim=True)
+
+
+def challenge_psnr_torch(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """The challenge's PSNR (dB) per image of (B, H, W) magnitude tensors — each image over its own maximum, data
+    range 1, as :func:`challenge_metrics` — batched in torch (for tuning grids). Returns a (B,) tensor."""
+    return 10 * torch.log10(1.0 / ((_own_max(pred) - _own_max(gt)) ** 2).mean(dim=(1, 2)))
+
+
+def challenge_ssim_torch(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """The challenge's SSIM per image of (B, H, W) magnitude tensors — each image over its own maximum, then
+    :func:`ssim_torch` with data range 1, as :func:`challenge_metrics`. Returns a (B,) tensor."""
+    return ssim_torch(_own_max(pred), _own_max(gt), 1.0)

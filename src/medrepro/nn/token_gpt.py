@@ -52,10 +52,14 @@ class TokenGPT(nn.Module):
         dim, heads, layers: width, attention heads and blocks.
         max_len: number of position embeddings (the longest sequence when ``pos`` is not given).
         segments: number of segment embeddings (0: none).
+        embed_std: if given, the token and segment embeddings start at N(0, embed_std²) — GPT-2 uses 0.02, the
+            scale of the position embeddings here. ``None`` keeps PyTorch's N(0, 1), under which a token's identity
+            is ~50 times stronger than its position (viewxgen needed the positions to find the other film's token
+            at the same place). Drawn after every other weight, so the rest of the model is the same either way.
     """
 
     def __init__(self, vocab_size: int, *, dim: int = 64, heads: int = 4, layers: int = 2, max_len: int = 160,
-                 segments: int = 0) -> None:
+                 segments: int = 0, embed_std: float | None = None) -> None:
         super().__init__()
         if dim % heads:
             raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
@@ -66,6 +70,10 @@ class TokenGPT(nn.Module):
         self.blocks = nn.ModuleList([_Block(dim, heads, 2 * dim) for _ in range(layers)])
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, vocab_size)
+        if embed_std is not None:
+            nn.init.normal_(self.embed.weight, std=embed_std)
+            if self.seg is not None:
+                nn.init.normal_(self.seg.weight, std=embed_std)
 
     def _embed(self, ids: torch.Tensor, start: int, pos: torch.Tensor | None, seg: torch.Tensor | None) -> torch.Tensor:
         L = ids.shape[1]

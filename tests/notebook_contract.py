@@ -30,6 +30,20 @@ def parameters_cell(nb):
     return tagged
 
 
+def _papermill_parameters(source: str) -> set[str]:
+    """The names papermill's own parser (``papermill --help-notebook``) finds in a parameters cell."""
+    import logging
+
+    from papermill.translators import PythonTranslator
+
+    logger = logging.getLogger("papermill")
+    level, logger.level = logger.level, logging.ERROR          # it warns per unparsable line; we report them
+    try:
+        return {p.name for p in PythonTranslator.inspect(nbformat.v4.new_code_cell(source))}
+    finally:
+        logger.setLevel(level)
+
+
 def problems(path: Path) -> list[str]:
     """Every way the notebook at ``path`` breaks the contract (empty list: it follows it)."""
     nb = nbformat.read(str(path), as_version=4)
@@ -61,6 +75,11 @@ def problems(path: Path) -> list[str]:
                         values[node.targets[0].id] = ast.literal_eval(node.value)
                     except ValueError:
                         values[node.targets[0].id] = "<expr>"
+            documented = _papermill_parameters(cell.source)
+            for name in values:
+                if name not in documented:
+                    out.append(f"parameters cell: papermill cannot parse the line of {name} (e.g. an '=' in its "
+                               "comment), so `papermill --help-notebook` leaves it out")
             for name, default in REQUIRED_PARAMETERS.items():
                 if name not in values:
                     out.append(f"parameters cell lacks {name}")

@@ -55,3 +55,10 @@ def test_checker_catches_outputs_and_single_exercise(tmp_path):
         ex.source = "## Exercises\n\n1. Only one."
     found = problems(_broken(tmp_path, edit))
     assert any("outputs" in p for p in found) and any("two numbered exercises" in p for p in found)
+
+
+def test_checker_catches_a_parameter_papermill_cannot_parse(tmp_path):
+    def edit(nb):
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        cell.source += "\nWEIGHT = 10.0   # lambda in L = a + lambda * b\n"
+    assert any("cannot parse the line of WEIGHT" in p for p in problems(_broken(tmp_path, edit)))

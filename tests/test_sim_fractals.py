@@ -87,3 +87,21 @@ def test_multi_and_single_instance_batches():
     assert xs.shape == (10, 24, 24) and (xs > spec.background).mean() > 0.02   # the fractal is visible
     j = fr.jitter_stack(fr.stack_systems(systems), rng)
     assert np.linalg.svd(j[..., :2], compute_uv=False).max() <= 1 + 1e-9
+
+
+def test_floor_default_is_the_old_rendering_and_one_gives_flat_silhouettes():
+    # FractalSpec.floor: a visited pixel is drawn at val * (floor + (1 - floor) * visits / max); the default 0.4 must
+    # reproduce the former fixed 0.4 + 0.6 * (visits / max) bit for bit (0.6 == 1 - 0.4 in binary floating point;
+    # checked against the former code when the knob was added), and floor = 1 gives a flat silhouette
+    systems = [fr.sample_system(np.random.default_rng(8)) for _ in range(4)]
+    spec = fr.FractalSpec(size=24, points=300)
+    assert spec.floor == 0.4 and (1 - spec.floor) == 0.6
+    graded = fr.single_instance_batch(systems, np.arange(4), np.random.default_rng(10),
+                                      fr.FractalSpec(size=24, points=300, background=0.0), jitter_maps=False)
+    for img in graded:                                 # graded: the brightest pixel is val, the faintest >= 0.4 val
+        on = img[img > 0]
+        assert len(np.unique(on)) > 1 and on.min() >= 0.4 * on.max() - 1e-6
+    flat = fr.single_instance_batch(systems, np.arange(4), np.random.default_rng(10),
+                                    fr.FractalSpec(size=24, points=300, floor=1.0, background=0.0), jitter_maps=False)
+    for img in flat:                                   # one brightness per image on the fractal, 0 elsewhere
+        assert len(np.unique(img[img > 0])) == 1

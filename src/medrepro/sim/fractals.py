@@ -15,8 +15,11 @@ the batch) and :func:`render` bins all points of all images with one ``bincount`
 
 Realistic (with respect to the official code, ``catalys1/fractal-pretraining``): the σ-factor constraint and
 its interval, random rotations with reflections, translations ~ U(−1, 1), map probabilities ∝ |det A|, the
-start at a fixed point, graded rendering (intensity ∝ visits), random jitter of one map's scale, flips and
-transposes, several instances of 15–60 % of the image side on a textured background.
+start at a fixed point, graded rendering (intensity ∝ visits; ``FractalSpec.floor`` near 1 draws near-flat
+silhouettes, as the official HSV colouring keeps the value channel constant), random jitter of one map's scale,
+flips and transposes, several instances of 15–60 % of the image side on a textured background. The official
+generator iterates 100,000 points at 224 px (about 2 per pixel); ``FractalSpec.points`` should keep a similar
+density, or the fractals become a few specks.
 Not modelled / different: colour (the official code colourises in HSV; grayscale here, as the medical targets),
 the 3×3 random point patches, Gaussian blur, diamond-square backgrounds (1/f spectral noise here, a close
 relative), and the singular-value sampler itself (same constraints, a simpler sequential draw, so the
@@ -204,6 +207,8 @@ class FractalSpec:
     object_size: tuple[float, float] = (0.3, 0.7)   # instance side as a fraction of the image side
     background: float = 0.35                # background contrast (0: black)
     brightness: tuple[float, float] = (0.5, 1.0)    # instance intensity range
+    floor: float = 0.4                      # a visited pixel's intensity: val · (floor + (1 − floor) · visits/max);
+                                            # 1 is a flat silhouette, as the official HSV value channel
 
 
 def _flip(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -232,7 +237,7 @@ def single_instance_batch(systems: Sequence[np.ndarray], labels: np.ndarray, rng
     fg = _flip(render(pts, spec.size, np.concatenate([centre - extent, centre + extent], 1)), rng)
     bg = spec.background * spectral_background(len(pts), spec.size, rng)
     val = rng.uniform(*spec.brightness, (len(pts), 1, 1))
-    return np.where(fg > 0, val * (0.4 + 0.6 * fg), bg).astype(np.float32)
+    return np.where(fg > 0, val * (spec.floor + (1 - spec.floor) * fg), bg).astype(np.float32)
 
 
 def multi_instance_batch(systems: Sequence[np.ndarray], n_images: int, rng: np.random.Generator,
@@ -266,5 +271,5 @@ def multi_instance_batch(systems: Sequence[np.ndarray], n_images: int, rng: np.r
     for k in range(int(counts.max())):                                 # painter's order: later instances on top
         j = np.flatnonzero(slot == k)
         layer = fg[j]
-        images[owner[j]] = np.where(layer > 0, val[j, None, None] * (0.4 + 0.6 * layer), images[owner[j]])
+        images[owner[j]] = np.where(layer > 0, val[j, None, None] * (spec.floor + (1 - spec.floor) * layer), images[owner[j]])
     return images.astype(np.float32), labels

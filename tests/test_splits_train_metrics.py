@@ -197,3 +197,26 @@ def test_cluster_bootstrap_draws_the_same_patients_as_the_naive_loop():
     lo_hi = bootstrap_ci(auroc, y, s, groups=g, n_boot=50, seed=5)
     diff = paired_bootstrap_diff(auroc, y, s, -s, groups=g, n_boot=50, seed=5)
     assert lo_hi[1] <= lo_hi[0] <= lo_hi[2] and diff[1] <= diff[0] <= diff[2]
+
+
+def test_two_level_mean_ci_resamples_draws_and_groups_as_a_loop_would():
+    from medrepro.metrics import bootstrap_weights, mean_diff_ci, two_level_mean_ci
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.6, 0.1, (4, 30)), rng.normal(0.5, 0.1, (4, 30))
+    groups = np.repeat(np.arange(10), 3)
+    m, lo, hi = two_level_mean_ci(a, b, groups=groups, n_boot=200, seed=5)
+    assert m == pytest.approx((a - b).mean()) and lo < m < hi
+    # the same resamples written as a loop: draw counts from seed, whole-group counts from seed + 1
+    wd, wi = bootstrap_weights(4, 200, seed=5), bootstrap_weights(30, 200, seed=6, groups=groups)
+    loop = [sum(wd[r, i] * wi[r, j] * (a - b)[i, j] for i in range(4) for j in range(30)) / (wd[r].sum() * wi[r].sum())
+            for r in range(1, 201)]
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(loop, [0.025, 0.975])))
+    # one draw: only the items are resampled, as mean_diff_ci does with the item seed
+    assert two_level_mean_ci(a[0], b[0], groups=groups, n_boot=200, seed=5) == pytest.approx(
+        mean_diff_ci(a[0], b[0], groups=groups, n_boot=200, seed=6))
+    # draws that disagree widen the interval over the same items
+    spread = a - b + np.array([[-0.2], [0.2], [-0.2], [0.2]])
+    _, lo2, hi2 = two_level_mean_ci(spread, groups=groups, n_boot=200, seed=5)
+    assert hi2 - lo2 > hi - lo
+    with pytest.raises(ValueError, match="without NaN"):
+        two_level_mean_ci(np.full((2, 3), np.nan))

@@ -147,6 +147,27 @@ def mean_diff_ci(a: np.ndarray, b: np.ndarray | None = None, *, groups: Sequence
     return float(means[0]), float(lo), float(hi)
 
 
+def two_level_mean_ci(a: np.ndarray, b: np.ndarray | None = None, *, groups: Sequence | None = None,
+                      n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``a`` (or of the paired difference ``a − b``), shape (draws, items), with a bootstrap interval that
+    resamples both levels: the draws (label subsets, training runs) and the items (test images; whole ``groups``,
+    one id per item, when given).
+
+    Use it when a score varies with a random draw as well as with the test set: an interval over test items alone
+    would treat one lucky draw as the truth. Draw weights come from ``seed``, item weights from ``seed + 1``; a
+    resample's mean is :math:`\sum_{d,n} w_d\,x_{dn}\,v_n / (\sum_d w_d \sum_n v_n)`. A 1-D input is one draw.
+    """
+    a = np.asarray(a, float)
+    d = np.atleast_2d(a if b is None else a - np.asarray(b, float))
+    if d.ndim != 2 or np.isnan(d).any():
+        raise ValueError(f"two_level_mean_ci needs (draws, items) scores without NaN, got shape {d.shape}")
+    w_draw = bootstrap_weights(d.shape[0], n_boot, seed=seed)
+    w_item = bootstrap_weights(d.shape[1], n_boot, seed=seed + 1, groups=groups)
+    means = np.einsum("rd,dn,rn->r", w_draw, d, w_item) / (w_draw.sum(1) * w_item.sum(1))
+    lo, hi = np.quantile(means[1:], [alpha / 2, 1 - alpha / 2])
+    return float(means[0]), float(lo), float(hi)
+
+
 def weighted_auroc(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """AUROC under every row-weight vector of ``weights`` (e.g. from :func:`bootstrap_weights`).
 
